@@ -1,0 +1,44 @@
+# The front door. Every target installs what it needs first (scripts/install.sh).
+#   make demo    the end-to-end story on a local stack (KEEP=1 leaves the stack running)
+#   make test    fmt, lint, type-check, pgTAP and Deno tests on a private stack
+#   make stack   start the local stack     make status   print its URLs and keys
+#   make stop    stop it                   make wipe     stop it and delete its data
+#   make bench   benchmarks, each printed beside its baseline
+API_PORT ?= 54321
+DB_PORT ?= 54322
+export API_PORT DB_PORT
+
+.PHONY: demo test stack status stop wipe bench install fmt lint check
+
+install:
+	@bash scripts/install.sh
+
+stack:
+	@bash scripts/stack.sh start
+
+status:
+	@bash scripts/stack.sh status
+
+stop:
+	@bash scripts/stack.sh stop
+
+wipe:
+	@bash scripts/stack.sh wipe
+
+test:
+	@bash scripts/test.sh
+
+demo:
+	@bash scripts/demo.sh
+
+bench:
+	@bash scripts/bench.sh
+
+fmt:
+	@bash -c 'source scripts/lib.sh && deno fmt'
+
+lint:
+	@bash -c 'source scripts/lib.sh && deno lint'
+
+check:
+	@bash -c 'source scripts/lib.sh && deno check $$(git ls-files --cached --others --exclude-standard "*.ts")'

@@ -1,0 +1,1 @@
+Deno.serve(() => Response.json({ function: "calendly-webhook", status: "ok" }));

@@ -1,0 +1,1 @@
+Deno.serve(() => Response.json({ function: "google-calendar-webhook", status: "ok" }));

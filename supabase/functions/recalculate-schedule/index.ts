@@ -1,0 +1,1 @@
+Deno.serve(() => Response.json({ function: "recalculate-schedule", status: "ok" }));

@@ -1,0 +1,1 @@
+Deno.serve(() => Response.json({ function: "refresh-calendar-webhook", status: "ok" }));

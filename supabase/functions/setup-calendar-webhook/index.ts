@@ -1,0 +1,1 @@
+Deno.serve(() => Response.json({ function: "setup-calendar-webhook", status: "ok" }));

@@ -1,0 +1,91 @@
+// What integration tests need from the running local stack: its URLs and keys (exported by
+// `make test` from `make status`), a direct SQL connection, users and their JWTs.
+import postgres from "postgres";
+import { signUserToken } from "../../stack/keys.ts";
+
+function required(name: string): string {
+  const value = Deno.env.get(name);
+  if (!value) {
+    throw new Error(
+      `${name} is not set: run integration tests through \`make test\`, or export the output ` +
+        "of `make status` first",
+    );
+  }
+  return value;
+}
+
+export const stack = {
+  get apiUrl() {
+    return required("API_URL");
+  },
+  get anonKey() {
+    return required("ANON_KEY");
+  },
+  get serviceRoleKey() {
+    return required("SERVICE_ROLE_KEY");
+  },
+  get jwtSecret() {
+    return required("JWT_SECRET");
+  },
+  get dbUrl() {
+    return required("DB_URL");
+  },
+  get googleEmulatorUrl() {
+    return required("GOOGLE_EMULATOR_URL");
+  },
+  functionUrl(name: string) {
+    return `${required("API_URL")}/functions/v1/${name}`;
+  },
+};
+
+/** A short-lived SQL connection as the database owner; close it with `await sql.end()`. */
+export function connectDb() {
+  return postgres(stack.dbUrl, { max: 4, onnotice: () => {} });
+}
+
+export interface TestUser {
+  id: string;
+  email: string;
+  jwt: string;
+}
+
+/** Creates a user in auth.users (as Supabase Auth would) and signs an access token for them. */
+export async function createUser(
+  sql: ReturnType<typeof connectDb>,
+  label = "user",
+): Promise<TestUser> {
+  const id = crypto.randomUUID();
+  const email = `${label}-${id.slice(0, 8)}@example.test`;
+  await sql`insert into auth.users (id, email, aud, role) values (${id}, ${email}, 'authenticated', 'authenticated')`;
+  return { id, email, jwt: await signUserToken(id, stack.jwtSecret, { email }) };
+}
+
+/** PostgREST through the gateway, with the anon key and optionally a user's JWT. */
+export function rest(path: string, init: RequestInit & { jwt?: string } = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set("apikey", stack.anonKey);
+  if (init.jwt) headers.set("authorization", `Bearer ${init.jwt}`);
+  if (init.body && !headers.has("content-type")) headers.set("content-type", "application/json");
+  return fetch(`${stack.apiUrl}/rest/v1${path}`, { ...init, headers });
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined | null | false>,
+  { timeoutMs = 10_000, intervalMs = 25, message = "condition" } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${message}${last ? `: ${last}` : ""}`,
+  );
+}
