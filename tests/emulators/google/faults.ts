@@ -1,0 +1,128 @@
+// Fault injection (queued error rules, latency, dropped notifications) and request counters.
+
+import { googleError, oauthError } from "./errors.ts";
+import { isRecord, seededRandom } from "./util.ts";
+
+export interface FaultRule {
+  /** HTTP method to match (any when omitted). */
+  method?: string;
+  /** Substring of the URL path to match, e.g. "events" or "/token" (any when omitted). */
+  path?: string;
+  /** Exact operation name to match, e.g. "events.list" (any when omitted). */
+  operation?: string;
+  status: number;
+  reason?: string;
+  message?: string;
+  /** Fail this many matching requests (default 1) after skipping `skip` matches (default 0). */
+  times: number;
+  skip: number;
+  /** Optional Retry-After header value (seconds). */
+  retryAfterSeconds?: number;
+  /** Matches seen so far (skipped + failed). */
+  matched: number;
+}
+
+export function parseFaultRule(v: unknown): FaultRule | string {
+  if (!isRecord(v)) return "rule must be an object";
+  const status = Number(v.status);
+  if (!Number.isInteger(status) || status < 400 || status > 599) return "status must be 4xx/5xx";
+  const str = (k: string) => (typeof v[k] === "string" ? (v[k] as string) : undefined);
+  return {
+    method: str("method")?.toUpperCase(),
+    path: str("path"),
+    operation: str("operation"),
+    status,
+    reason: str("reason"),
+    message: str("message"),
+    times: v.times === undefined ? 1 : Number(v.times),
+    skip: v.skip === undefined ? 0 : Number(v.skip),
+    retryAfterSeconds: v.retryAfterSeconds === undefined ? undefined : Number(v.retryAfterSeconds),
+    matched: 0,
+  };
+}
+
+export class Faults {
+  rules: FaultRule[] = [];
+  latencyMs = 0;
+  dropNext = 0;
+  dropRatio = 0;
+  #dropRandom = seededRandom(1);
+
+  reset(): void {
+    this.rules = [];
+    this.latencyMs = 0;
+    this.dropNext = 0;
+    this.dropRatio = 0;
+    this.#dropRandom = seededRandom(1);
+  }
+
+  setDrops(next: number | undefined, ratio: number | undefined, seed: number | undefined): void {
+    if (next !== undefined) this.dropNext = next;
+    if (ratio !== undefined) this.dropRatio = ratio;
+    if (seed !== undefined) this.#dropRandom = seededRandom(seed);
+  }
+
+  /** Decide whether the next push delivery is silently dropped. */
+  shouldDrop(): boolean {
+    if (this.dropNext > 0) {
+      this.dropNext--;
+      return true;
+    }
+    return this.dropRatio > 0 && this.#dropRandom() < this.dropRatio;
+  }
+
+  /** First rule (in queue order) that matches; consumes it. Exhausted rules are removed. */
+  match(operation: string, method: string, path: string): Response | undefined {
+    for (const rule of this.rules) {
+      if (rule.method && rule.method !== method) continue;
+      if (rule.path && !path.includes(rule.path)) continue;
+      if (rule.operation && rule.operation !== operation) continue;
+      rule.matched++;
+      if (rule.matched <= rule.skip) return undefined;
+      if (rule.matched >= rule.skip + rule.times) {
+        this.rules = this.rules.filter((r) => r !== rule);
+      }
+      return faultResponse(rule, operation);
+    }
+    return undefined;
+  }
+}
+
+function faultResponse(rule: FaultRule, operation: string): Response {
+  const headers: Record<string, string> = {};
+  if (rule.retryAfterSeconds !== undefined) headers["retry-after"] = String(rule.retryAfterSeconds);
+  if (operation.startsWith("oauth.")) {
+    // The token endpoint speaks RFC 6749 errors, not the Calendar error envelope.
+    const error = rule.reason ?? (rule.status >= 500 ? "internal_failure" : "invalid_request");
+    const res = oauthError(rule.status, error, rule.message ?? "Injected fault");
+    for (const [k, val] of Object.entries(headers)) res.headers.set(k, val);
+    return res;
+  }
+  return googleError(
+    rule.status,
+    rule.reason,
+    rule.message ? { message: rule.message } : {},
+    headers,
+  );
+}
+
+/** Per-operation request counters (every API request counts, including failed ones). */
+export class Counters {
+  #counts = new Map<string, number>();
+
+  inc(op: string): void {
+    this.#counts.set(op, (this.#counts.get(op) ?? 0) + 1);
+  }
+
+  get(op: string): number {
+    return this.#counts.get(op) ?? 0;
+  }
+
+  snapshot(): Record<string, number> {
+    return Object.fromEntries([...this.#counts].sort(([a], [b]) => a.localeCompare(b)));
+  }
+
+  reset(): void {
+    this.#counts.clear();
+  }
+}
