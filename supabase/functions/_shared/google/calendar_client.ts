@@ -1,0 +1,398 @@
+// Google Calendar v3 client for ONE connection (one refresh token).
+//
+// Requests are built by googleapis-common's `createAPIRequest` (URL templating with path-param
+// encoding, `rootUrl` rewriting, repeat-style array query params) and sent through the connection's
+// OAuth2Client, which only attaches the bearer token: refresh timing, the single 401 retry and
+// backoff are decided here, against an injected clock, so behaviour is testable and observable.
+
+import { createAPIRequest, type MethodOptions } from "googleapis-common";
+import type { OAuth2Client } from "google-auth-library";
+import type { GoogleConfig } from "./config.ts";
+import { GoogleApiError, isRetryableError, toGoogleApiError } from "./errors.ts";
+import {
+  type AccessTokenGrant,
+  createOAuth2Client,
+  GoogleOAuth,
+  type GoogleTransportOptions,
+} from "./oauth.ts";
+import { type BackoffOptions, type Sleep, withBackoff } from "./retry.ts";
+import type {
+  GoogleEvent,
+  GoogleEventsPage,
+  ListEventsParams,
+  WatchChannel,
+  WatchChannelRequest,
+} from "./types.ts";
+
+export interface CachedAccessToken {
+  accessToken: string;
+  /** Epoch ms. */
+  expiresAt: number;
+}
+
+export interface GoogleCalendarClientOptions extends GoogleTransportOptions {
+  config: GoogleConfig;
+  refreshToken: string;
+  now?: () => number;
+  /** Optional shared cache (e.g. a DB column) consulted before refreshing. */
+  getCachedAccessToken?: () =>
+    | CachedAccessToken
+    | null
+    | undefined
+    | Promise<CachedAccessToken | null | undefined>;
+  /**
+   * Called after every successful refresh, before the token is used. `grant.refreshToken` is set
+   * only if Google returned a different refresh token, which must then be persisted. Errors thrown
+   * here propagate (a failed persist of a rotated refresh token must not be silent).
+   */
+  onAccessToken?: (grant: AccessTokenGrant) => void | Promise<void>;
+  sleep?: Sleep;
+  random?: () => number;
+  /** Backoff tuning for every call (sleep/random come from the fields above). */
+  backoff?: Pick<BackoffOptions, "maxAttempts" | "baseDelayMs" | "maxDelayMs" | "onRetry">;
+  /** Refresh this long before `expiresAt`. Default 60 000 ms. */
+  refreshMarginMs?: number;
+}
+
+/** Plain counters, so callers can log API usage per run. */
+export interface GoogleApiCounters {
+  /** HTTP requests sent to the Calendar API, including retries. */
+  requests: number;
+  /** Requests per client method (listEvents, watchEvents, ...). */
+  byOperation: Record<string, number>;
+  /** Calls to the token endpoint. */
+  tokenRefreshes: number;
+  /** Backoff retries (rate limits, 5xx, network). */
+  retries: number;
+  /** Forced refresh + retry after a 401. */
+  unauthorizedRetries: number;
+}
+
+type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";
+
+interface RequestSpec {
+  op: string;
+  method: HttpMethod;
+  /** Path under `calendar/v3/`, an RFC 6570 template such as `calendars/{calendarId}/events`. */
+  path: string;
+  pathParams?: Record<string, string>;
+  query?: Record<string, unknown>;
+  body?: unknown;
+  /** Override of the default retry predicate (for non-idempotent calls). */
+  shouldRetry?: (error: unknown) => boolean;
+}
+
+/** Only rejections Google guarantees were not applied (rate limits) are safe to repeat. */
+const onlyRateLimits = (e: unknown) => e instanceof GoogleApiError && e.kind === "rate_limited";
+
+/** Google's documented default channel TTL (params.ttl), used only if a response lacks one. */
+const DEFAULT_CHANNEL_TTL_S = 604_800;
+
+export function parseExpiration(value: unknown): number | null {
+  if (typeof value === "number" && Number.isFinite(value)) return Math.trunc(value);
+  if (typeof value === "string" && /^\s*\d+\s*$/.test(value)) return Number(value.trim());
+  return null;
+}
+
+function malformed(op: string, what: string, body: unknown): GoogleApiError {
+  return new GoogleApiError({
+    kind: "permanent",
+    status: 200,
+    reason: "malformedResponse",
+    message: `Google ${op}: ${what}`,
+    body,
+  });
+}
+
+function cleanQuery(query: Record<string, unknown> | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(query ?? {})) {
+    if (v !== undefined && v !== null) out[k] = v;
+  }
+  return out;
+}
+
+export class GoogleCalendarClient {
+  readonly counters: GoogleApiCounters = {
+    requests: 0,
+    byOperation: {},
+    tokenRefreshes: 0,
+    retries: 0,
+    unauthorizedRetries: 0,
+  };
+
+  readonly #root: string;
+  readonly #auth: OAuth2Client;
+  readonly #oauth: GoogleOAuth;
+  readonly #now: () => number;
+  readonly #options: GoogleCalendarClientOptions;
+  readonly #marginMs: number;
+  #refreshToken: string;
+  #token: CachedAccessToken | null = null;
+  /** A token Google rejected with 401; never take it from the cache again. */
+  #rejectedToken: string | null = null;
+  #refreshing: Promise<CachedAccessToken> | null = null;
+
+  constructor(options: GoogleCalendarClientOptions) {
+    this.#options = options;
+    this.#root = options.config.calendarApiUrl.replace(/\/+$/, "") + "/";
+    this.#now = options.now ?? Date.now;
+    this.#marginMs = options.refreshMarginMs ?? 60_000;
+    this.#refreshToken = options.refreshToken;
+    this.#auth = createOAuth2Client(options.config, options);
+    this.#oauth = new GoogleOAuth({ config: options.config, client: this.#auth, now: this.#now });
+  }
+
+  /** The refresh token currently in use (changes only if Google ever rotates it). */
+  get refreshToken(): string {
+    return this.#refreshToken;
+  }
+
+  #fresh(token: CachedAccessToken | null | undefined): token is CachedAccessToken {
+    return !!token && token.accessToken !== this.#rejectedToken &&
+      this.#now() < token.expiresAt - this.#marginMs;
+  }
+
+  /** Current access token: memory, then the cache hook, then a refresh (shared by callers). */
+  async #accessToken(): Promise<string> {
+    if (this.#fresh(this.#token)) return this.#token.accessToken;
+    if (this.#options.getCachedAccessToken && !this.#refreshing) {
+      const cached = await this.#options.getCachedAccessToken();
+      if (this.#fresh(cached)) {
+        this.#token = { accessToken: cached.accessToken, expiresAt: cached.expiresAt };
+        return cached.accessToken;
+      }
+    }
+    return (await this.#refresh()).accessToken;
+  }
+
+  /** Single-flight refresh: concurrent calls on one connection share one token request. */
+  #refresh(): Promise<CachedAccessToken> {
+    this.#refreshing ??= (async () => {
+      try {
+        this.counters.tokenRefreshes++;
+        const grant = await this.#oauth.refreshAccessToken(this.#refreshToken);
+        if (grant.refreshToken) this.#refreshToken = grant.refreshToken;
+        await this.#options.onAccessToken?.(grant);
+        this.#token = { accessToken: grant.accessToken, expiresAt: grant.expiresAt };
+        return this.#token;
+      } finally {
+        this.#refreshing = null;
+      }
+    })();
+    return this.#refreshing;
+  }
+
+  async #send<T>(spec: RequestSpec, accessToken: string): Promise<{ status: number; data: T }> {
+    this.counters.requests++;
+    this.counters.byOperation[spec.op] = (this.counters.byOperation[spec.op] ?? 0) + 1;
+    // Credentials without refresh_token/expiry_date: the OAuth2Client just adds the header and
+    // never refreshes on its own (it would otherwise also refresh on 403 rate limits).
+    this.#auth.setCredentials({ access_token: accessToken, token_type: "Bearer" });
+    const pathParams = spec.pathParams ?? {};
+    const params: Record<string, unknown> = {
+      ...cleanQuery(spec.query),
+      ...pathParams,
+      auth: this.#auth,
+    };
+    if (spec.body !== undefined) params.requestBody = spec.body;
+    try {
+      const res = await createAPIRequest<T>({
+        // Cast: depending on which lib provides RequestInit (Deno's vs @types/node's undici
+        // types) `method` may not be visible on GaxiosOptions, though gaxios reads it.
+        options: {
+          url: `${this.#root}calendar/v3/${spec.path}`,
+          method: spec.method,
+          retry: false, // retries are ours (withBackoff), not gaxios'
+          responseType: "json", // JSON when parseable, text otherwise (never a Blob)
+        } as MethodOptions,
+        params,
+        requiredParams: Object.keys(pathParams),
+        pathParams: Object.keys(pathParams),
+        context: { _options: { rootUrl: this.#root } },
+      });
+      return { status: res.status, data: res.data };
+    } catch (e) {
+      throw toGoogleApiError(e, this.#now());
+    }
+  }
+
+  /**
+   * One logical call: token, send, one forced refresh + retry on 401, backoff on transient
+   * failures (each backoff attempt repeats only this request).
+   */
+  async #request<T>(spec: RequestSpec): Promise<{ status: number; data: T }> {
+    let refreshedAfter401 = false;
+    const shouldRetry = spec.shouldRetry ?? isRetryableError;
+    // Token-endpoint failures happen before anything reaches Calendar, so they are always safe
+    // to retry by the default rule, even for non-idempotent calls.
+    const tokenErrors = new WeakSet<object>();
+    const tagged = async <R>(p: Promise<R>): Promise<R> => {
+      try {
+        return await p;
+      } catch (e) {
+        if (e && typeof e === "object") tokenErrors.add(e);
+        throw e;
+      }
+    };
+    return await withBackoff(async () => {
+      const token = await tagged(this.#accessToken());
+      try {
+        return await this.#send<T>(spec, token);
+      } catch (e) {
+        if (!(e instanceof GoogleApiError) || e.kind !== "unauthorized" || refreshedAfter401) {
+          throw e;
+        }
+        refreshedAfter401 = true;
+        this.counters.unauthorizedRetries++;
+        this.#rejectedToken = token;
+        if (this.#token?.accessToken === token) this.#token = null;
+        const fresh = await tagged(this.#refreshing ?? this.#refresh());
+        return await this.#send<T>(spec, fresh.accessToken);
+      }
+    }, {
+      ...this.#options.backoff,
+      sleep: this.#options.sleep,
+      random: this.#options.random,
+      shouldRetry: (e) =>
+        e && typeof e === "object" && tokenErrors.has(e) ? isRetryableError(e) : shouldRetry(e),
+      onRetry: (info) => {
+        this.counters.retries++;
+        this.#options.backoff?.onRetry?.(info);
+      },
+    });
+  }
+
+  /** events.list, one page, returned as Google sent it (items defaulted to []). */
+  async listEvents(calendarId: string, params: ListEventsParams = {}): Promise<GoogleEventsPage> {
+    const { data } = await this.#request<unknown>({
+      op: "listEvents",
+      method: "GET",
+      path: "calendars/{calendarId}/events",
+      pathParams: { calendarId },
+      query: { ...params },
+    });
+    if (!data || typeof data !== "object" || Array.isArray(data)) {
+      throw malformed("events.list", "response is not a JSON object", data);
+    }
+    const page = data as Record<string, unknown>;
+    const items = page.items ?? [];
+    if (!Array.isArray(items)) throw malformed("events.list", "items is not an array", data);
+    for (const key of ["nextPageToken", "nextSyncToken", "timeZone"]) {
+      if (page[key] !== undefined && typeof page[key] !== "string") {
+        throw malformed("events.list", `${key} is not a string`, data);
+      }
+    }
+    return { ...page, items: items as GoogleEvent[] } as GoogleEventsPage;
+  }
+
+  /** events.watch: opens a push channel. Renew from the returned `expiration`, never a constant. */
+  async watchEvents(calendarId: string, request: WatchChannelRequest): Promise<WatchChannel> {
+    const body: Record<string, unknown> = {
+      id: request.id,
+      type: "web_hook",
+      address: request.address,
+    };
+    if (request.token !== undefined) body.token = request.token;
+    if (request.ttlSeconds !== undefined) {
+      body.params = { ttl: String(Math.trunc(request.ttlSeconds)) };
+    }
+    const requestedAt = this.#now();
+    const { data } = await this.#request<unknown>({
+      op: "watchEvents",
+      method: "POST",
+      path: "calendars/{calendarId}/events/watch",
+      pathParams: { calendarId },
+      body,
+    });
+    const channel = (data && typeof data === "object" ? data : {}) as Record<string, unknown>;
+    if (typeof channel.resourceId !== "string" || !channel.resourceId) {
+      throw malformed("events.watch", "resourceId missing", data);
+    }
+    return {
+      id: typeof channel.id === "string" ? channel.id : request.id,
+      resourceId: channel.resourceId,
+      resourceUri: typeof channel.resourceUri === "string" ? channel.resourceUri : null,
+      // Discovery types it as an int64 string; the guide prints a number. Accept both. If absent,
+      // assume the requested/default TTL so the caller still schedules a renewal.
+      expiration: parseExpiration(channel.expiration) ??
+        requestedAt + (request.ttlSeconds ?? DEFAULT_CHANNEL_TTL_S) * 1000,
+    };
+  }
+
+  /** channels.stop. Any 2xx is success; 404 means already stopped/expired. */
+  async stopChannel(id: string, resourceId: string): Promise<{ alreadyStopped: boolean }> {
+    try {
+      await this.#request<unknown>({
+        op: "stopChannel",
+        method: "POST",
+        path: "channels/stop",
+        body: { id, resourceId },
+      });
+      return { alreadyStopped: false };
+    } catch (e) {
+      if (e instanceof GoogleApiError && e.kind === "not_found") return { alreadyStopped: true };
+      throw e;
+    }
+  }
+
+  /**
+   * events.insert. POST is not idempotent: unless `event.id` is set (a retry then cannot create
+   * a duplicate — Google answers 409 duplicate), only rate-limit rejections are retried.
+   */
+  async insertEvent(
+    calendarId: string,
+    event: Partial<GoogleEvent>,
+    params: { sendUpdates?: "all" | "externalOnly" | "none" } = {},
+  ): Promise<GoogleEvent> {
+    const { data } = await this.#request<GoogleEvent>({
+      op: "insertEvent",
+      method: "POST",
+      path: "calendars/{calendarId}/events",
+      pathParams: { calendarId },
+      query: { ...params },
+      body: event,
+      shouldRetry: event.id ? isRetryableError : onlyRateLimits,
+    });
+    return data;
+  }
+
+  /** events.patch (idempotent: same patch twice gives the same result). */
+  async patchEvent(
+    calendarId: string,
+    eventId: string,
+    patch: Partial<GoogleEvent>,
+    params: { sendUpdates?: "all" | "externalOnly" | "none" } = {},
+  ): Promise<GoogleEvent> {
+    const { data } = await this.#request<GoogleEvent>({
+      op: "patchEvent",
+      method: "PATCH",
+      path: "calendars/{calendarId}/events/{eventId}",
+      pathParams: { calendarId, eventId },
+      query: { ...params },
+      body: patch,
+    });
+    return data;
+  }
+
+  /** events.delete. 410 `deleted` (already deleted, e.g. a retried delete) counts as success. */
+  async deleteEvent(
+    calendarId: string,
+    eventId: string,
+    params: { sendUpdates?: "all" | "externalOnly" | "none" } = {},
+  ): Promise<{ alreadyDeleted: boolean }> {
+    try {
+      await this.#request<unknown>({
+        op: "deleteEvent",
+        method: "DELETE",
+        path: "calendars/{calendarId}/events/{eventId}",
+        pathParams: { calendarId, eventId },
+        query: { ...params },
+      });
+      return { alreadyDeleted: false };
+    } catch (e) {
+      if (e instanceof GoogleApiError && e.kind === "gone") return { alreadyDeleted: true };
+      throw e;
+    }
+  }
+}
