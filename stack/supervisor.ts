@@ -27,7 +27,7 @@ const LOG_DIR = `${STATE_DIR}/logs`;
 // Local-only defaults for the function secrets the bundle needs; a real deployment sets its own
 // with `supabase secrets set` (see README). Never use these outside a local stack.
 const LOCAL_SECRET_DEFAULTS: Record<string, string> = {
-  TOKEN_ENCRYPTION_KEY: "bG9jYWwtc3RhY2stb25seS10b2tlbi1lbmNyeXB0aW9uIQ==",
+  TOKEN_ENCRYPTION_KEY: "bG9jYWwtc3RhY2stb25seS1kby1ub3QtZGVwbG95ISE=",
   CRON_SECRET: "local-stack-cron-secret",
 };
 

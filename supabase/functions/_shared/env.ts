@@ -9,7 +9,10 @@ const EnvSchema = z.object({
   SUPABASE_ANON_KEY: z.string().min(1),
   SUPABASE_SERVICE_ROLE_KEY: z.string().min(1),
   /** base64 of 32 random bytes: AES-256-GCM key for OAuth refresh tokens at rest. */
-  TOKEN_ENCRYPTION_KEY: z.string().min(1),
+  TOKEN_ENCRYPTION_KEY: z.string().refine(
+    (value) => /^[A-Za-z0-9+/]{43}=$/.test(value),
+    "must be base64 of exactly 32 bytes (openssl rand -base64 32)",
+  ),
   /** Shared secret pg_cron sends in `x-cron-secret` (stored in Vault as `cron_secret`). */
   CRON_SECRET: z.string().min(16).optional(),
   /** Where Google should deliver push notifications; defaults to this project's receiver. */

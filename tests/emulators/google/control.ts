@@ -197,7 +197,10 @@ export async function control(
     }
 
     case "GET /counters":
-      return json({ counts: ctx.counters.snapshot() });
+      return json({
+        counts: ctx.counters.snapshot(),
+        max_in_flight: ctx.counters.maxInFlightSnapshot(),
+      });
     case "POST /counters/reset":
     case "DELETE /counters":
       ctx.counters.reset();

@@ -109,9 +109,26 @@ function faultResponse(rule: FaultRule, operation: string): Response {
 /** Per-operation request counters (every API request counts, including failed ones). */
 export class Counters {
   #counts = new Map<string, number>();
+  #inFlight = new Map<string, number>();
+  #maxInFlight = new Map<string, number>();
 
   inc(op: string): void {
     this.#counts.set(op, (this.#counts.get(op) ?? 0) + 1);
+  }
+
+  /** Marks a request as being served; the high-water mark shows overlapping callers. */
+  enter(op: string): void {
+    const now = (this.#inFlight.get(op) ?? 0) + 1;
+    this.#inFlight.set(op, now);
+    this.#maxInFlight.set(op, Math.max(now, this.#maxInFlight.get(op) ?? 0));
+  }
+
+  leave(op: string): void {
+    this.#inFlight.set(op, (this.#inFlight.get(op) ?? 1) - 1);
+  }
+
+  maxInFlightSnapshot(): Record<string, number> {
+    return Object.fromEntries([...this.#maxInFlight].sort(([a], [b]) => a.localeCompare(b)));
   }
 
   get(op: string): number {
@@ -124,5 +141,6 @@ export class Counters {
 
   reset(): void {
     this.#counts.clear();
+    this.#maxInFlight.clear();
   }
 }

@@ -223,20 +223,26 @@ export function startGoogleEmulator(
     try {
       if (url.pathname.startsWith("/__emulator/")) return await control(ctx, hooks, req, url);
       const r = route(req.method, url.pathname);
-      ctx.counters.inc(r?.op ?? "unknown");
-      if (ctx.faults.latencyMs > 0) {
-        await new Promise<void>((resolve) => {
-          const id = setTimeout(() => {
-            sleepTimers.delete(id);
-            resolve();
-          }, ctx.faults.latencyMs);
-          sleepTimers.add(id);
-        });
+      const op = r?.op ?? "unknown";
+      ctx.counters.inc(op);
+      ctx.counters.enter(op);
+      try {
+        if (ctx.faults.latencyMs > 0) {
+          await new Promise<void>((resolve) => {
+            const id = setTimeout(() => {
+              sleepTimers.delete(id);
+              resolve();
+            }, ctx.faults.latencyMs);
+            sleepTimers.add(id);
+          });
+        }
+        const fault = ctx.faults.match(op, req.method, url.pathname);
+        if (fault) return fault;
+        if (!r) return notFound();
+        return await r.run(ctx, req, url);
+      } finally {
+        ctx.counters.leave(op);
       }
-      const fault = ctx.faults.match(r?.op ?? "unknown", req.method, url.pathname);
-      if (fault) return fault;
-      if (!r) return notFound();
-      return await r.run(ctx, req, url);
     } catch (e) {
       if (e instanceof SyntaxError) return googleError(400, "parseError");
       console.error("google emulator: unhandled error", e);

@@ -286,6 +286,27 @@ export class GoogleCalendarClient {
     return { ...page, items: items as GoogleEvent[] } as GoogleEventsPage;
   }
 
+  /**
+   * calendars.get: resolves an alias such as `primary` to the calendar's stable id (the account's
+   * email for a primary calendar) and reads its time zone.
+   */
+  async getCalendar(calendarId: string): Promise<{ id: string; timeZone: string | null }> {
+    const { data } = await this.#request<unknown>({
+      op: "getCalendar",
+      method: "GET",
+      path: "calendars/{calendarId}",
+      pathParams: { calendarId },
+    });
+    const calendar = (data && typeof data === "object" ? data : {}) as Record<string, unknown>;
+    if (typeof calendar.id !== "string" || !calendar.id) {
+      throw malformed("calendars.get", "id missing", data);
+    }
+    return {
+      id: calendar.id,
+      timeZone: typeof calendar.timeZone === "string" ? calendar.timeZone : null,
+    };
+  }
+
   /** events.watch: opens a push channel. Renew from the returned `expiration`, never a constant. */
   async watchEvents(calendarId: string, request: WatchChannelRequest): Promise<WatchChannel> {
     const body: Record<string, unknown> = {
