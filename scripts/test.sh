@@ -7,33 +7,25 @@ source "$(dirname "$0")/lib.sh"
 LOG_TAG=test
 cd "$ROOT"
 
-bash scripts/install.sh || exit 1
-
 failures=0
 step() { log "$1"; shift; "$@" || { log "FAILED: $*"; failures=$((failures + 1)); }; }
 
-ts_files=$(git ls-files --cached --others --exclude-standard '*.ts')
-step "deno fmt --check" deno fmt --check
-step "deno lint" deno lint
-# shellcheck disable=SC2086
-step "deno check" deno check --quiet $ts_files
-
-API_PORT="$(free_port)"
-DB_PORT="$(free_port)"
-export API_PORT DB_PORT
-# The private stack reads no developer .env: tests point every endpoint at the emulators.
-export STACK_ENV_FILE="$ROOT/.stack/no-env-file"
-cleanup() { bash scripts/stack.sh wipe >/dev/null 2>&1; }
-trap cleanup EXIT
-bash scripts/stack.sh wipe >/dev/null 2>&1
-if ! bash scripts/stack.sh start >/dev/null; then
-  log "the private stack did not start"
-  exit 1
+if [ "${1:-}" = "--on-private-stack" ]; then
+  failures="$2"
+else
+  bash scripts/install.sh || exit 1
+  ts_files=$(git ls-files --cached --others --exclude-standard '*.ts')
+  step "deno fmt --check" deno fmt --check
+  step "deno lint" deno lint
+  # shellcheck disable=SC2086
+  step "deno check" deno check --quiet $ts_files
+  API_URL=
 fi
-set -a
-# shellcheck disable=SC1090
-source <(bash scripts/stack.sh status)
-set +a
+
+# Everything below runs against a private stack (scripts/with_private_stack.sh).
+if [ -z "${API_URL:-}" ]; then
+  exec bash scripts/with_private_stack.sh bash scripts/test.sh --on-private-stack "$failures"
+fi
 
 pgtap_log="$(mktemp)"
 log "pgTAP (pg_prove) on the private stack"
