@@ -75,7 +75,7 @@ apply_schema() {
   log "applying the platform schema"
   PGPASSWORD=postgres psql -q -X -v ON_ERROR_STOP=1 "$DB_URL" -f "$ROOT/stack/sql/platform.sql" >/dev/null
   log "applying migrations with the Supabase CLI"
-  (cd "$ROOT" && supabase migration up --db-url "$DB_URL" --include-all 2>&1) | sed 's/^/  /' >&2
+  (cd "$ROOT" && supabase migration up --db-url "$DB_URL" --include-all --yes 2>&1) | sed 's/^/  /' >&2
 }
 
 cmd_start() {

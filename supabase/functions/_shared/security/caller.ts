@@ -72,6 +72,10 @@ export async function authenticateCaller(
   }
 
   const claims = await verifyWithDatabase(env, token, fetchImpl);
+  // The anon key proves only that the caller knows the project: no identity, so sign in first.
+  if (claims.role === "anon") {
+    throw new HttpError(401, "sign_in_required", "Sign in and send the user's access token.");
+  }
   if (claims.role === "service_role" && allowed.includes("service")) return { kind: "service" };
   if (claims.role === "authenticated" && claims.sub && allowed.includes("user")) {
     return { kind: "user", userId: claims.sub, jwt: token };
