@@ -48,6 +48,8 @@ try {
   const health = await fetch(`${stack.apiUrl}/health`).then((response) => response.json());
   console.log(`  gateway ${stack.apiUrl} serves: ${health.functions.join(", ")}`);
 
+  await emulator("/counters/reset", {});
+
   step("A user signs in and connects Google Calendar");
   const user = await createUser(sql, "demo");
   const account = await createGoogleAccount(user, TIME_ZONE);
@@ -194,7 +196,7 @@ try {
     console.log(`    ${local(row.starts_at).padEnd(24)} ${row.summary}`);
   }
   const counters = await emulator<{ counts: Record<string, number> }>("/counters");
-  console.log(`  Google API calls so far: ${JSON.stringify(counters.counts)}`);
+  console.log(`  Google API calls in this story: ${JSON.stringify(counters.counts)}`);
 
   step("Done");
   console.log("  Every step above went through the gateway, the functions and the database.");
