@@ -1,0 +1,128 @@
+// Small helpers shared by the Google benches: statistics, number formatting, a fresh calendar
+// connection written directly in SQL, emulator counters and a service-role supabase-js client.
+import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import { type connectDb, createUser, stack, type TestUser } from "../../tests/support/stack.ts";
+import {
+  createGoogleAccount,
+  emulator,
+  type GoogleAccount,
+  seedEvents,
+} from "../../tests/support/google.ts";
+
+export type Sql = ReturnType<typeof connectDb>;
+
+/** Nearest-rank percentile of an unsorted sample (p in 0..100). */
+export function percentile(sample: number[], p: number): number {
+  if (sample.length === 0) return NaN;
+  const sorted = [...sample].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank];
+}
+
+export function median(sample: number[]): number {
+  return percentile(sample, 50);
+}
+
+export function fmt(value: number, digits = 1): string {
+  if (!Number.isFinite(value)) return "n/a";
+  return value.toLocaleString("en-US", {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
+export function int(value: number): string {
+  return Number.isFinite(value) ? Math.round(value).toLocaleString("en-US") : "n/a";
+}
+
+/** "12.3x" — how many times `baseline` is of `project` (for costs: > 1 means the project wins). */
+export function ratio(baseline: number, project: number): string {
+  if (!Number.isFinite(baseline) || !Number.isFinite(project) || project === 0) return "n/a";
+  return `${fmt(baseline / project, 1)}x`;
+}
+
+/** A markdown-style table with right-aligned columns. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padStart(widths[i])).join(" | ")} |`;
+  return [
+    line(header),
+    `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
+    ...rows.map(line),
+  ].join("\n");
+}
+
+export function serviceClient(): SupabaseClient {
+  return createClient(stack.apiUrl, stack.serviceRoleKey, {
+    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+    db: { schema: "public" },
+  });
+}
+
+export interface EmulatorCounters {
+  counts: Record<string, number>;
+  max_in_flight: Record<string, number>;
+}
+
+export async function resetCounters(): Promise<void> {
+  await emulator("/counters/reset", {});
+}
+
+export function readCounters(): Promise<EmulatorCounters> {
+  return emulator<EmulatorCounters>("/counters");
+}
+
+export interface FreshCalendar {
+  user: TestUser;
+  account: GoogleAccount;
+  connectionId: string;
+  calendarId: string;
+}
+
+/**
+ * A new user and emulator account holding `events` future events, and the rows setup would
+ * have written for it (see google_connect.ts): an active `calendar_connections` row and a
+ * `calendar_sync_tokens` row marked as needing a (full) sync. No channel, no stored tokens: the
+ * benches hand the refresh token to the client directly.
+ */
+export async function freshCalendar(sql: Sql, label: string, events: number) {
+  const user = await createUser(sql, label);
+  const account = await createGoogleAccount(user, "UTC");
+  if (events > 0) await seedEvents(account.calendar_id, events);
+  const [connection] = await sql`insert into public.calendar_connections
+      (user_id, provider, external_account_id, status)
+    values (${user.id}, 'google', ${account.calendar_id}, 'active')
+    returning id`;
+  await sql`insert into public.calendar_sync_tokens
+      (connection_id, calendar_id, user_id, needs_sync, time_zone)
+    values (${connection.id}, ${account.calendar_id}, ${user.id}, true, 'UTC')`;
+  return {
+    user,
+    account,
+    connectionId: connection.id as string,
+    calendarId: account.calendar_id,
+  } satisfies FreshCalendar;
+}
+
+export async function countMirrorRows(sql: Sql, connectionId: string): Promise<number> {
+  const [{ n }] = await sql`select count(*)::int as n from public.calendar_events
+    where connection_id = ${connectionId}`;
+  return n as number;
+}
+
+/** An access token for the account, straight from the emulator's token endpoint. */
+export async function accessToken(refreshToken: string): Promise<string> {
+  const response = await fetch(`${stack.googleEmulatorUrl}/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "refresh_token",
+      refresh_token: refreshToken,
+      client_id: "emulator-client-id",
+      client_secret: "emulator-client-secret",
+    }),
+  });
+  const body = await response.json();
+  if (!response.ok) throw new Error(`token endpoint → ${response.status}: ${JSON.stringify(body)}`);
+  return body.access_token as string;
+}
