@@ -8,10 +8,8 @@ source "$(dirname "$0")/lib.sh"
 LOG_TAG=bench
 cd "$ROOT"
 bash scripts/install.sh >/dev/null || die "installing the toolchain failed"
-
-if [ "${1:-}" != "--inside" ]; then
-  exec bash scripts/with_private_stack.sh bash scripts/bench.sh --inside
-fi
+source scripts/private_stack.sh
+start_private_stack || die "the private stack did not start"
 
 status=0
 section() { printf '\n\033[1m==== %s ====\033[0m\n\n' "$*"; }

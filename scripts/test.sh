@@ -10,22 +10,15 @@ cd "$ROOT"
 failures=0
 step() { log "$1"; shift; "$@" || { log "FAILED: $*"; failures=$((failures + 1)); }; }
 
-if [ "${1:-}" = "--on-private-stack" ]; then
-  failures="$2"
-else
-  bash scripts/install.sh || exit 1
-  ts_files=$(git ls-files --cached --others --exclude-standard '*.ts')
-  step "deno fmt --check" deno fmt --check
-  step "deno lint" deno lint
-  # shellcheck disable=SC2086
-  step "deno check" deno check --quiet $ts_files
-  API_URL=
-fi
+bash scripts/install.sh || exit 1
+ts_files=$(git ls-files --cached --others --exclude-standard '*.ts')
+step "deno fmt --check" deno fmt --check
+step "deno lint" deno lint
+# shellcheck disable=SC2086
+step "deno check" deno check --quiet $ts_files
 
-# Everything below runs against a private stack (scripts/with_private_stack.sh).
-if [ -z "${API_URL:-}" ]; then
-  exec bash scripts/with_private_stack.sh bash scripts/test.sh --on-private-stack "$failures"
-fi
+source scripts/private_stack.sh
+start_private_stack || { log "the private stack did not start"; exit 1; }
 
 pgtap_log="$(mktemp)"
 log "pgTAP (pg_prove) on the private stack"
