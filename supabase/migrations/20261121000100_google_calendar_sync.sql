@@ -237,54 +237,55 @@ begin
     return jsonb_build_object('stale', true);
   end if;
 
-  create temporary table if not exists incoming_events (
-    external_id text primary key, summary text, starts_at timestamptz, ends_at timestamptz,
-    all_day boolean, status text, transparency text, self_response_status text,
-    event_type text, recurring_event_id text, original_start_time text, ical_uid text,
-    etag text, external_updated_at timestamptz, app_owned boolean, is_busy boolean,
-    is_tentative boolean
-  ) on commit drop;
-  truncate incoming_events;
-  insert into incoming_events
+  -- One statement: every part of it sees the mirror as it was before the upsert, so the busy
+  -- comparison reads the old rows without a staging table.
+  with incoming as (
     select distinct on (external_id) *
     from jsonb_to_recordset(coalesce(p_events, '[]'::jsonb)) as x(
       external_id text, summary text, starts_at timestamptz, ends_at timestamptz,
       all_day boolean, status text, transparency text, self_response_status text,
       event_type text, recurring_event_id text, original_start_time text, ical_uid text,
       etag text, external_updated_at timestamptz, app_owned boolean, is_busy boolean,
-      is_tentative boolean);
-
-  select count(*) into v_busy_changed
-    from incoming_events i
+      is_tentative boolean)
+    order by external_id
+  ),
+  busy_changes as (
+    select count(*) as n
+    from incoming i
     left join public.calendar_events e
       on e.connection_id = p_connection_id and e.calendar_id = p_calendar_id
       and e.external_id = i.external_id
     where (i.is_busy or coalesce(e.is_busy, false))
       and (e.id is null or e.starts_at <> i.starts_at or e.ends_at <> i.ends_at
-        or e.is_busy <> i.is_busy or e.is_tentative <> i.is_tentative);
-
-  insert into public.calendar_events as e (
-    connection_id, user_id, calendar_id, external_id, summary, starts_at, ends_at, all_day,
-    status, transparency, self_response_status, event_type, recurring_event_id,
-    original_start_time, ical_uid, etag, external_updated_at, app_owned, is_busy, is_tentative,
-    seen_generation)
-  select p_connection_id, v_user_id, p_calendar_id, external_id, summary, starts_at, ends_at,
-    all_day, status, transparency, self_response_status, event_type, recurring_event_id,
-    original_start_time, ical_uid, etag, external_updated_at, app_owned, is_busy, is_tentative,
-    p_generation
-  from incoming_events
-  on conflict (connection_id, calendar_id, external_id) do update set
-    summary = excluded.summary, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
-    all_day = excluded.all_day, status = excluded.status, transparency = excluded.transparency,
-    self_response_status = excluded.self_response_status, event_type = excluded.event_type,
-    recurring_event_id = excluded.recurring_event_id,
-    original_start_time = excluded.original_start_time, ical_uid = excluded.ical_uid,
-    etag = excluded.etag, external_updated_at = excluded.external_updated_at,
-    app_owned = excluded.app_owned, is_busy = excluded.is_busy,
-    is_tentative = excluded.is_tentative, seen_generation = excluded.seen_generation
-  -- An unchanged event (same etag) only needs its generation bumped during a full sync.
-  where e.etag is distinct from excluded.etag or e.seen_generation <> excluded.seen_generation;
-  get diagnostics v_upserted = row_count;
+        or e.is_busy <> i.is_busy or e.is_tentative <> i.is_tentative)
+  ),
+  upserted as (
+    insert into public.calendar_events as e (
+      connection_id, user_id, calendar_id, external_id, summary, starts_at, ends_at, all_day,
+      status, transparency, self_response_status, event_type, recurring_event_id,
+      original_start_time, ical_uid, etag, external_updated_at, app_owned, is_busy,
+      is_tentative, seen_generation)
+    select p_connection_id, v_user_id, p_calendar_id, external_id, summary, starts_at, ends_at,
+      all_day, status, transparency, self_response_status, event_type, recurring_event_id,
+      original_start_time, ical_uid, etag, external_updated_at, app_owned, is_busy,
+      is_tentative, p_generation
+    from incoming
+    on conflict (connection_id, calendar_id, external_id) do update set
+      summary = excluded.summary, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
+      all_day = excluded.all_day, status = excluded.status,
+      transparency = excluded.transparency,
+      self_response_status = excluded.self_response_status, event_type = excluded.event_type,
+      recurring_event_id = excluded.recurring_event_id,
+      original_start_time = excluded.original_start_time, ical_uid = excluded.ical_uid,
+      etag = excluded.etag, external_updated_at = excluded.external_updated_at,
+      app_owned = excluded.app_owned, is_busy = excluded.is_busy,
+      is_tentative = excluded.is_tentative, seen_generation = excluded.seen_generation
+    -- An unchanged event (same etag) only needs its generation bumped during a full sync.
+    where e.etag is distinct from excluded.etag or e.seen_generation <> excluded.seen_generation
+    returning 1
+  )
+  select (select n from busy_changes), (select count(*) from upserted)
+    into v_busy_changed, v_upserted;
 
   with gone as (
     delete from public.calendar_events
