@@ -305,3 +305,62 @@ Deno.test("a revoked refresh token marks the connection needs_reauth and nothing
     await sql.end();
   }
 });
+
+Deno.test("refresh-calendar-webhook renews the channel (new first, old stopped) and syncs", async () => {
+  const sql = connectDb();
+  try {
+    const { user, account, setup, connectionId } = await connectedUser(sql, 2);
+    const refresh = (headers: Record<string, string>, body: unknown) =>
+      fetch(stack.functionUrl("refresh-calendar-webhook"), {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify(body),
+      });
+
+    // A quiet calendar that is not near expiry keeps its channel.
+    const kept = await refresh({ authorization: `Bearer ${stack.serviceRoleKey}` }, {
+      connection_id: connectionId,
+    });
+    assert.equal(kept.status, 200);
+    const keptReport = await kept.json();
+    assert.equal(keptReport.renewed, 0);
+    assert.equal(keptReport.kept, 1);
+
+    // The app's refresh button (user JWT, force): a new channel, the old one stopped.
+    const added = await calendarApi(account, "/events", {
+      method: "POST",
+      body: JSON.stringify({
+        start: { dateTime: new Date(Date.now() + 5 * 3600_000).toISOString() },
+        end: { dateTime: new Date(Date.now() + 6 * 3600_000).toISOString() },
+      }),
+    });
+    await added.body?.cancel();
+    const renewed = await refresh({ authorization: `Bearer ${user.jwt}` }, { force: true });
+    assert.equal(renewed.status, 200);
+    const report = await renewed.json();
+    assert.equal(report.renewed, 1);
+    assert.deepEqual(report.failed, []);
+    const channels = await sql`select channel_id, status from public.calendar_webhook_channels
+      where connection_id = ${connectionId} order by created_at`;
+    assert.deepEqual(channels.map((channel) => channel.status), ["stopped", "active"]);
+    assert.equal(channels[0].channel_id, setup.channel.id);
+    const emulatorChannels = (await emulator<{ channels: { id: string; status: string }[] }>(
+      "/channels",
+    )).channels;
+    assert.equal(
+      emulatorChannels.find((channel) => channel.id === setup.channel.id)?.status,
+      "stopped",
+    );
+    await untilMirrorMatches(sql, connectionId, account.calendar_id, "the refreshed mirror");
+
+    // pg_cron's call is accepted at once; a wrong cron secret is not.
+    const cron = await refresh({ "x-cron-secret": "local-stack-cron-secret" }, { trigger: "cron" });
+    assert.equal(cron.status, 202);
+    await cron.body?.cancel();
+    const forged = await refresh({ "x-cron-secret": "guessed-secret-value" }, { trigger: "cron" });
+    assert.equal(forged.status, 401);
+    await forged.body?.cancel();
+  } finally {
+    await sql.end();
+  }
+});

@@ -7,7 +7,7 @@ import type { FunctionEnv } from "../env.ts";
 import { ReauthRequiredError } from "../google/mod.ts";
 import { createConnectionClient, loadGoogleConnection } from "./google_connection.ts";
 import { ensureChannel, RENEW_BEFORE_MS } from "./google_channels.ts";
-import { runGoogleSync } from "./google_runner.ts";
+import { syncWithClient } from "./google_runner.ts";
 import { PostgrestGoogleSyncStore } from "./google_store.ts";
 
 /** A calendar with no successful sync for this long gets a backup sync. */
@@ -93,7 +93,7 @@ export async function maintainGoogleCalendars(
               .eq("connection_id", target.connectionId).eq("calendar_id", target.calendarId),
           );
         }
-        const run = await runGoogleSync(env, db, target, now);
+        const run = await syncWithClient(env, db, connection, client, target, now);
         if (run.runs > 0) report.synced++;
       }
     } catch (error) {
