@@ -274,19 +274,10 @@ export function selectBusy(
   return out;
 }
 
-interface HashSession {
-  id: string;
-  duration_minutes: number;
-  min_block_minutes: number | null;
-  max_block_minutes: number | null;
-  earliest_start: number | null;
-  deadline: number | null;
-  priority: number;
-  locked: boolean;
-  status: string;
-  unscheduled_reason: string | null;
+/** What of a session the plan depends on: everything but its title and version. */
+type HashSession = Omit<StoredSession, "title" | "version" | "blocks"> & {
   blocks: readonly StoredBlock[];
-}
+};
 
 export interface HashInput {
   localDate: string;
