@@ -1,11 +1,16 @@
 // Test control API under /__emulator/ (JSON in, JSON out). Not part of Google's surface:
-// it seeds state, injects faults and exposes what happened (counters, channels, deliveries).
+// it seeds state, injects faults and exposes what happened (counters, channels and their
+// coverage over time, deliveries, revoked tokens, the calendars' true contents).
+//
+// Invariant: reading through the control API never changes Google-visible state (no seq bumps,
+// no notifications, no counters); only the explicit mutating routes do.
 
 import type { Ctx } from "./context.ts";
 import { commit, currentEvents, prepareInsert } from "./events.ts";
 import { parseFaultRule } from "./faults.ts";
 import { expireAllAccessTokens, issueRefreshToken, revokeRefreshToken } from "./oauth.ts";
-import type { StoredEvent } from "./store.ts";
+import type { ChannelStatus } from "./push.ts";
+import type { RefreshToken, StoredEvent } from "./store.ts";
 import { isValidTimeZone, toIso } from "./time.ts";
 import { isRecord, json, newEventId, readJson } from "./util.ts";
 
@@ -37,8 +42,13 @@ export async function control(
       return fail(400, "malformed JSON");
     }
   }
-  // Only calendars/{id}/... and channels/{id}/... carry an id segment.
-  const hasId = (parts[0] === "calendars" || parts[0] === "channels") && parts.length > 1;
+  // Only calendars/{id}/..., channels/{id}/... (but not channels/coverage) and
+  // GET refresh_tokens/{token} carry an id segment.
+  const hasId = parts.length > 1 && (
+    parts[0] === "calendars" ||
+    (parts[0] === "channels" && !(parts[1] === "coverage" && parts.length === 2)) ||
+    (parts[0] === "refresh_tokens" && method === "GET")
+  );
   const route = `${method} /${parts.map((p, i) => (i === 1 && hasId ? ":id" : p)).join("/")}`;
   const id = parts[1];
   const { store, clock } = ctx;
@@ -60,9 +70,11 @@ export async function control(
         accounts: [...store.accounts.values()].map((a) => ({
           email: a.email,
           calendarIds: a.calendarIds,
+          deletedCalendarIds: [...store.deletedCalendars.values()]
+            .filter((c) => c.owner === a.email).map((c) => c.id),
           refreshTokens: [...store.refreshTokens.values()]
             .filter((t) => t.email === a.email)
-            .map((t) => ({ refresh_token: t.token, revoked: t.revoked })),
+            .map((t) => describeRefreshToken(ctx, t)),
         })),
       });
     case "POST /accounts": {
@@ -113,17 +125,20 @@ export async function control(
       const calId = typeof body.id === "string"
         ? body.id
         : `${newEventId().slice(0, 20)}@group.calendar.google.com`;
-      if (store.calendars.has(calId)) return fail(409, "calendar exists");
+      if (store.calendarIdTaken(calId)) return fail(409, "calendar exists (or existed)");
       const tz = body.time_zone ?? body.timeZone ?? "UTC";
       if (typeof tz !== "string" || !isValidTimeZone(tz)) return fail(400, "invalid time_zone");
       const summary = typeof body.summary === "string" ? body.summary : calId;
       const cal = store.createCalendar(calId, email, summary, tz, clock.now());
       return json(describeCalendar(ctx, cal.id), 201);
     }
-    case "GET /calendars/:id":
-      return store.calendars.has(id)
-        ? json(describeCalendar(ctx, id))
+    case "GET /calendars/:id": {
+      if (store.calendars.has(id)) return json(describeCalendar(ctx, id));
+      const gone = store.deletedCalendars.get(id);
+      return gone
+        ? json({ error: "calendar deleted", deleted: gone.deletedMs, ...gone }, 404)
         : fail(404, "unknown calendar");
+    }
     case "GET /calendars/:id/events": {
       const cal = store.calendars.get(id);
       return cal ? currentEvents(ctx, cal, url.searchParams) : fail(404, "unknown calendar");
@@ -143,11 +158,15 @@ export async function control(
       return revokeRefreshToken(ctx, body.refresh_token)
         ? json({ revoked: true })
         : fail(404, "unknown refresh_token");
+    case "GET /refresh_tokens/:id": {
+      const rt = store.refreshTokens.get(id);
+      return rt ? json(describeRefreshToken(ctx, rt)) : fail(404, "unknown refresh_token");
+    }
     case "POST /access_tokens/expire":
       return json({ expired: expireAllAccessTokens(ctx) });
 
     case "GET /faults":
-      return json({ rules: ctx.faults.rules });
+      return json({ rules: ctx.faults.rules, fired: ctx.faults.fired });
     case "POST /faults": {
       const list = Array.isArray(body.rules) ? body.rules : [body];
       const parsed = [];
@@ -161,7 +180,8 @@ export async function control(
     }
     case "DELETE /faults":
       ctx.faults.rules = [];
-      return json({ rules: [] });
+      ctx.faults.fired = [];
+      return json({ rules: [], fired: [] });
 
     case "POST /latency": {
       const ms = Number(body.ms ?? 0);
@@ -206,8 +226,31 @@ export async function control(
       ctx.counters.reset();
       return json({ counts: {} });
 
-    case "GET /channels":
-      return json({ channels: [...ctx.push.channels.values()].map((c) => ctx.push.describe(c)) });
+    case "GET /channels": {
+      const status = url.searchParams.get("status");
+      if (status !== null && !["active", "stopped", "expired"].includes(status)) {
+        return fail(400, "status must be active, stopped or expired");
+      }
+      const calendarId = url.searchParams.get("calendarId");
+      const channels = [...ctx.push.channels.values()].filter((c) =>
+        (status === null || ctx.push.status(c) === status as ChannelStatus) &&
+        (calendarId === null || c.calendarId === calendarId)
+      );
+      return json({ channels: channels.map((c) => ctx.push.describe(c)) });
+    }
+    case "GET /channels/coverage": {
+      const sp = url.searchParams;
+      const from = parseTime(sp.get("from"));
+      const to = parseTime(sp.get("to"));
+      if (Number.isNaN(from) || Number.isNaN(to)) return fail(400, "from/to: ms or ISO date");
+      if (from !== undefined && to !== undefined && to < from) return fail(400, "to < from");
+      const calendarId = sp.get("calendarId");
+      const ids = calendarId !== null
+        ? [calendarId]
+        : [...new Set([...ctx.push.channels.values()].map((c) => c.calendarId))].sort();
+      const calendars = ctx.push.coverage(ids, from, to);
+      return json({ now: clock.now(), calendars });
+    }
     case "POST /channels/:id/notify": {
       const ch = ctx.push.channels.get(id);
       if (!ch) return fail(404, "unknown channel");
@@ -235,18 +278,42 @@ export async function control(
   return fail(404, `unknown control route ${method} ${url.pathname}`);
 }
 
+/** undefined = absent, NaN = unparsable; numbers are ms, anything else an ISO date. */
+function parseTime(v: string | null): number | undefined {
+  if (v === null || v === "") return undefined;
+  return /^\d+$/.test(v) ? Number(v) : Date.parse(v);
+}
+
+function describeRefreshToken(ctx: Ctx, t: RefreshToken) {
+  const now = ctx.clock.now();
+  const live = [...ctx.store.accessTokens.values()]
+    .filter((at) => at.refreshToken === t.token && at.expiresAtMs > now).length;
+  return {
+    refresh_token: t.token,
+    email: t.email,
+    revoked: t.revoked,
+    revokedAt: t.revokedMs ?? null,
+    revokedVia: t.revokedVia ?? null,
+    liveAccessTokens: live,
+  };
+}
+
 function describeCalendar(ctx: Ctx, id: string) {
   const cal = ctx.store.calendars.get(id)!;
   return {
     id: cal.id,
     summary: cal.summary,
+    description: cal.description ?? null,
     timeZone: cal.timeZone,
     owner: cal.owner,
+    primary: cal.id === cal.owner,
+    etag: cal.etag,
     resourceId: cal.resourceId,
     seq: cal.seq,
     epoch: cal.epoch,
     updated: toIso(cal.updatedMs),
     storedEvents: cal.events.size,
+    writesRejected: cal.writesRejected,
   };
 }
 

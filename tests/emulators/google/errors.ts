@@ -40,6 +40,8 @@ const REASONS: Record<string, ReasonInfo> = {
   parseError: { domain: "global", message: "Parse Error" },
   badRequest: { domain: "global", message: "Bad Request" },
   channelIdNotUnique: { domain: "global", message: "Channel id not unique" },
+  // Shape not in the errors guide (emulator choice, see README).
+  cannotDeletePrimaryCalendar: { domain: "calendar", message: "Cannot delete primary calendar." },
 };
 
 /** Default reason for a status when a fault rule names none. */
@@ -94,6 +96,10 @@ export const authError = (): Response =>
   });
 
 export const notFound = (): Response => googleError(404, "notFound");
+
+/** 412 for an If-Match header that no longer matches the event's etag (errors guide). */
+export const conditionNotMet = (): Response =>
+  googleError(412, "conditionNotMet", { locationType: "header", location: "If-Match" });
 
 export const fullSyncRequired = (): Response =>
   googleError(410, "fullSyncRequired", { locationType: "parameter", location: "syncToken" });

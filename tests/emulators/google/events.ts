@@ -6,9 +6,20 @@
 // list returns every entry stamped later. Page tokens carry that snapshot seq plus a cursor on a
 // stable sort key, so changes made while paging are never missed: unchanged events keep their
 // position, changed ones show up (again) in the next incremental list.
+//
+// Writes: every write gives the event a new etag. `If-Match` on patch/update/delete must equal
+// the current etag (or be `*`) or the write is refused with 412 conditionNotMet and nothing
+// changes; `If-None-Match` on get answers 304 when it still matches. Event ids stay taken for
+// good: deleting only marks the event cancelled, so re-inserting its id is 409 duplicate.
 
 import type { Ctx } from "./context.ts";
-import { fullSyncRequired, googleError, invalidParam, notFound } from "./errors.ts";
+import {
+  conditionNotMet,
+  fullSyncRequired,
+  googleError,
+  invalidParam,
+  notFound,
+} from "./errors.ts";
 import { expandSeries, type Occurrence, parseRecurrence } from "./recurrence.ts";
 import type { Attendee, Calendar, EventResource, StoredEvent } from "./store.ts";
 import {
@@ -364,6 +375,44 @@ function findEvent(
 
 // ---- CRUD -------------------------------------------------------------------------------------
 
+/**
+ * Does a conditional header (`If-Match` / `If-None-Match`) name this etag? `*` matches any
+ * existing event; otherwise a comma-separated list of entity tags compared byte-for-byte (quotes
+ * included; a weak `W/` prefix is ignored).
+ */
+export function etagListMatches(header: string, etag: string): boolean {
+  if (header.trim() === "*") return true;
+  return header.split(",").some((t) => t.trim().replace(/^W\//, "") === etag);
+}
+
+/**
+ * Event JSON with the ETag header Google's API also sends. `no-transform` keeps Deno from
+ * compressing the body, which would weaken the header to W/"…".
+ */
+function eventJson(r: EventResource): Response {
+  return json(r, 200, { etag: r.etag, "cache-control": EVENT_CACHE_CONTROL });
+}
+
+const EVENT_CACHE_CONTROL = "private, max-age=0, must-revalidate, no-transform";
+
+/**
+ * Write pacing (config `writesPerCalendarPerSecond`): Google's "operational limit" for rapid
+ * writes to one calendar. Counts accepted writes per calendar in a sliding one-second window of
+ * the emulator clock; refused writes do not count, so a client that backs off gets through.
+ */
+export function checkWritePace(ctx: Ctx, cal: Calendar): Response | undefined {
+  const limit = ctx.config.writesPerCalendarPerSecond;
+  if (!(limit > 0)) return undefined;
+  const now = ctx.clock.now();
+  cal.recentWrites = cal.recentWrites.filter((t) => t > now - 1000 && t <= now);
+  if (cal.recentWrites.length >= limit) {
+    cal.writesRejected++;
+    return googleError(403, "rateLimitExceeded");
+  }
+  cal.recentWrites.push(now);
+  return undefined;
+}
+
 /** Validate and build a new event (no commit): shared by events.insert and bulk seeding. */
 export function prepareInsert(ctx: Ctx, cal: Calendar, body: unknown): StoredEvent | Response {
   if (!isRecord(body)) return bad("Invalid event body.", "required");
@@ -392,15 +441,26 @@ export function insertEvent(ctx: Ctx, cal: Calendar, body: unknown): Response {
   const ev = prepareInsert(ctx, cal, body);
   if (ev instanceof Response) return ev;
   commit(ctx, cal, [ev]);
-  return json(ev.resource);
+  return eventJson(ev.resource);
 }
 
-export function getEvent(ctx: Ctx, cal: Calendar, id: string): Response {
+/** events.get; `If-None-Match` naming the current etag → 304 without a body. */
+export function getEvent(
+  ctx: Ctx,
+  cal: Calendar,
+  id: string,
+  ifNoneMatch: string | null = null,
+): Response {
   const found = findEvent(ctx, cal, id);
   if (!found) return notFound();
-  if ("stored" in found) return json(found.stored.resource);
-  const r = generatedInstance(found.master, found.occ);
-  return json(r);
+  const r = "stored" in found ? found.stored.resource : generatedInstance(found.master, found.occ);
+  if (ifNoneMatch !== null && etagListMatches(ifNoneMatch, r.etag)) {
+    return new Response(null, {
+      status: 304,
+      headers: { etag: r.etag, "cache-control": EVENT_CACHE_CONTROL },
+    });
+  }
+  return eventJson(r);
 }
 
 const TIMING_FIELDS = ["start", "end", "recurrence"];
@@ -412,6 +472,7 @@ export function modifyEvent(
   id: string,
   body: unknown,
   mode: "patch" | "update",
+  ifMatch: string | null = null,
 ): Response {
   if (!isRecord(body)) return bad("Invalid event body.", "required");
   const found = findEvent(ctx, cal, id);
@@ -419,6 +480,7 @@ export function modifyEvent(
   const base = "stored" in found
     ? found.stored.resource
     : generatedInstance(found.master, found.occ);
+  if (ifMatch !== null && !etagListMatches(ifMatch, base.etag)) return conditionNotMet();
   if (body.eventType !== undefined && body.eventType !== base.eventType) {
     return bad("Event type cannot be changed.");
   }
@@ -444,7 +506,7 @@ export function modifyEvent(
     touched.push(...orphanedExceptions(ctx, cal, found.stored, next));
   }
   commit(ctx, cal, touched);
-  return json(next.resource);
+  return eventJson(next.resource);
 }
 
 /**
@@ -496,12 +558,19 @@ function cancelled(ctx: Ctx, ev: StoredEvent): StoredEvent {
   };
 }
 
-export function deleteEvent(ctx: Ctx, cal: Calendar, id: string): Response {
+export function deleteEvent(
+  ctx: Ctx,
+  cal: Calendar,
+  id: string,
+  ifMatch: string | null = null,
+): Response {
   const found = findEvent(ctx, cal, id);
   if (!found) return notFound();
+  const current = "stored" in found ? found.stored.resource : found.master.resource;
+  if (current.status === "cancelled" && "stored" in found) return googleError(410, "deleted");
+  if (ifMatch !== null && !etagListMatches(ifMatch, current.etag)) return conditionNotMet();
   if ("stored" in found) {
     const ev = found.stored;
-    if (ev.resource.status === "cancelled") return googleError(410, "deleted");
     const touched = [cancelled(ctx, ev)];
     // Deleting a series cancels its exceptions too.
     for (const exId of ev.resource.recurrence ? cal.exceptions.get(id) ?? [] : []) {
@@ -666,16 +735,24 @@ function compareKeys(a: Key, b: Key): number {
   return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
 }
 
-/** All matching rows for a query, in list order. Cached per calendar seq. */
-export function buildRows(ctx: Ctx, cal: Calendar, q: ListQuery): Row[] {
-  const cacheKey = `${cal.seq}|${JSON.stringify(q)}`;
+/**
+ * All matching rows for a query, in list order. Cached per calendar seq. Cancelled entries are
+ * minimal (the API's form) unless `fullCancelled` (the control API's truth view).
+ */
+export function buildRows(ctx: Ctx, cal: Calendar, q: ListQuery, fullCancelled = false): Row[] {
+  const cacheKey = `${cal.seq}|${fullCancelled}|${JSON.stringify(q)}`;
   const cached = cal.listCache.get(cacheKey) as Row[] | undefined;
   if (cached) return cached;
   const rows: Row[] = [];
   const since = q.sinceSeq;
   const add = (c: Cand, allowCancelled = false) => {
     if (!passes(q, c, allowCancelled)) return;
-    rows.push({ key: keyOf(q, c), item: c.cancelled ? minimal(c.res) : c.res });
+    const item = !c.cancelled
+      ? c.res
+      : fullCancelled
+      ? { ...c.res, status: "cancelled" }
+      : minimal(c.res);
+    rows.push({ key: keyOf(q, c), item });
   };
   // Map iteration follows insertion order, which is `ord` order: no sort needed by default.
   for (const ev of cal.events.values()) {
@@ -826,13 +903,19 @@ export function listEvents(ctx: Ctx, cal: Calendar, sp: URLSearchParams): Respon
   return json(body);
 }
 
-/** The truth a client mirror should converge to: full list, singleEvents=true, all pages. */
+/**
+ * The truth a client mirror should converge to: full list, singleEvents=true, all pages. Accepts
+ * the list filters (privateExtendedProperty=key=value, timeMin, q, showDeleted, …); items are the
+ * full event resources (etag, transparency, attendees, extendedProperties), cancelled ones too.
+ */
 export function currentEvents(ctx: Ctx, cal: Calendar, sp: URLSearchParams): Response {
   const params = new URLSearchParams(sp);
   params.set("singleEvents", "true");
   params.delete("syncToken");
+  params.delete("pageToken");
+  params.delete("maxResults");
   const q = parseListQuery(params);
   if (q instanceof Response) return q;
-  const items = buildRows(ctx, cal, q).map((r) => r.item);
+  const items = buildRows(ctx, cal, q, true).map((r) => r.item);
   return json({ calendarId: cal.id, count: items.length, items });
 }

@@ -1,4 +1,11 @@
 // Fault injection (queued error rules, latency, dropped notifications) and request counters.
+//
+// A rule matches on every criterion it names (method AND path AND operation AND header
+// presence); the first matching rule in queue order wins and is consumed. Without `after` the
+// request never reaches its handler; with `after: true` the handler runs (state changes,
+// notifications fire) and only the answer is replaced — "the write reached Google's backend but
+// the client never got an answer". Status 0 means no answer at all: the connection is closed
+// before a status line is sent, so the client sees a network error.
 
 import { googleError, oauthError } from "./errors.ts";
 import { isRecord, seededRandom } from "./util.ts";
@@ -10,6 +17,13 @@ export interface FaultRule {
   path?: string;
   /** Exact operation name to match, e.g. "events.list" (any when omitted). */
   operation?: string;
+  /** Match only requests that carry (true) or lack (false) an If-Match header. */
+  ifMatch?: boolean;
+  /** Match only requests that carry this header (name, case-insensitive). */
+  header?: string;
+  /** Run the request normally, then replace its response (or abort, for status 0). */
+  after: boolean;
+  /** 4xx/5xx = that error; 0 = abort the connection without any response. */
   status: number;
   reason?: string;
   message?: string;
@@ -25,12 +39,19 @@ export interface FaultRule {
 export function parseFaultRule(v: unknown): FaultRule | string {
   if (!isRecord(v)) return "rule must be an object";
   const status = Number(v.status);
-  if (!Number.isInteger(status) || status < 400 || status > 599) return "status must be 4xx/5xx";
+  if (!Number.isInteger(status) || (status !== 0 && (status < 400 || status > 599))) {
+    return "status must be 4xx/5xx (or 0 = abort the connection)";
+  }
   const str = (k: string) => (typeof v[k] === "string" ? (v[k] as string) : undefined);
+  if (v.ifMatch !== undefined && typeof v.ifMatch !== "boolean") return "ifMatch must be boolean";
+  if (v.after !== undefined && typeof v.after !== "boolean") return "after must be boolean";
   return {
     method: str("method")?.toUpperCase(),
     path: str("path"),
     operation: str("operation"),
+    ifMatch: v.ifMatch as boolean | undefined,
+    header: str("header")?.toLowerCase(),
+    after: v.after === true,
     status,
     reason: str("reason"),
     message: str("message"),
@@ -41,8 +62,21 @@ export function parseFaultRule(v: unknown): FaultRule | string {
   };
 }
 
+/** A fault that fired (kept for tests: "did the write really happen before the 503?"). */
+export interface FiredFault {
+  operation: string;
+  method: string;
+  path: string;
+  status: number;
+  after: boolean;
+  /** Status the real handler produced (only for `after` rules). */
+  handledStatus?: number;
+  at: string;
+}
+
 export class Faults {
   rules: FaultRule[] = [];
+  fired: FiredFault[] = [];
   latencyMs = 0;
   dropNext = 0;
   dropRatio = 0;
@@ -50,6 +84,7 @@ export class Faults {
 
   reset(): void {
     this.rules = [];
+    this.fired = [];
     this.latencyMs = 0;
     this.dropNext = 0;
     this.dropRatio = 0;
@@ -71,24 +106,45 @@ export class Faults {
     return this.dropRatio > 0 && this.#dropRandom() < this.dropRatio;
   }
 
-  /** First rule (in queue order) that matches; consumes it. Exhausted rules are removed. */
-  match(operation: string, method: string, path: string): Response | undefined {
+  /**
+   * First rule (in queue order) that matches; consumes it. Exhausted rules are removed.
+   * Returns undefined when no rule matches or the matching rule is still skipping.
+   */
+  match(operation: string, req: Request, path: string): FaultRule | undefined {
     for (const rule of this.rules) {
-      if (rule.method && rule.method !== method) continue;
+      if (rule.method && rule.method !== req.method) continue;
       if (rule.path && !path.includes(rule.path)) continue;
       if (rule.operation && rule.operation !== operation) continue;
+      if (rule.ifMatch !== undefined && req.headers.has("if-match") !== rule.ifMatch) continue;
+      if (rule.header && !req.headers.has(rule.header)) continue;
       rule.matched++;
       if (rule.matched <= rule.skip) return undefined;
       if (rule.matched >= rule.skip + rule.times) {
         this.rules = this.rules.filter((r) => r !== rule);
       }
-      return faultResponse(rule, operation);
+      return rule;
     }
     return undefined;
   }
 }
 
-function faultResponse(rule: FaultRule, operation: string): Response {
+/**
+ * A response whose body fails before anything is written: the server closes the connection
+ * without a status line, so the client's fetch rejects with a network error.
+ */
+export function abortedResponse(): Response {
+  return new Response(
+    new ReadableStream({
+      pull(controller) {
+        controller.error(new Error("google emulator: connection aborted by fault rule"));
+      },
+    }),
+  );
+}
+
+/** The answer a matched rule gives instead of the real one. */
+export function faultResponse(rule: FaultRule, operation: string): Response {
+  if (rule.status === 0) return abortedResponse();
   const headers: Record<string, string> = {};
   if (rule.retryAfterSeconds !== undefined) headers["retry-after"] = String(rule.retryAfterSeconds);
   if (operation.startsWith("oauth.")) {

@@ -1,5 +1,10 @@
 // Google OAuth 2.0 token endpoint (oauth2.googleapis.com/token) and bearer-token checks.
 // Refresh tokens belong to an account; access tokens expire on the emulator clock.
+//
+// Invariant: revocation is per grant and final. Revoking a refresh token (or any access token
+// minted from it) through /revoke or the control API kills every access token of that grant
+// (401 from then on) and makes later refreshes answer 400 invalid_grant; the refresh token stays
+// listed with `revoked: true` so tests can tell it happened.
 
 import type { Ctx } from "./context.ts";
 import { authError, oauthError } from "./errors.ts";
@@ -126,15 +131,23 @@ export async function revokeEndpoint(ctx: Ctx, req: Request, url: URL): Promise<
   const at = ctx.store.accessTokens.get(token);
   const rt = ctx.store.refreshTokens.get(at?.refreshToken ?? token);
   if (!rt) return oauthError(400, "invalid_token", "Bad Request");
-  revokeRefreshToken(ctx, rt.token);
+  revokeRefreshToken(ctx, rt.token, "revoke_endpoint");
   return empty(200);
 }
 
 /** Revoking a grant also kills the access tokens minted from it. */
-export function revokeRefreshToken(ctx: Ctx, token: string): boolean {
+export function revokeRefreshToken(
+  ctx: Ctx,
+  token: string,
+  via: "revoke_endpoint" | "control" = "control",
+): boolean {
   const rt = ctx.store.refreshTokens.get(token);
   if (!rt) return false;
-  rt.revoked = true;
+  if (!rt.revoked) {
+    rt.revoked = true;
+    rt.revokedMs = ctx.clock.now();
+    rt.revokedVia = via;
+  }
   for (const [k, at] of ctx.store.accessTokens) {
     if (at.refreshToken === token) ctx.store.accessTokens.delete(k);
   }

@@ -2,6 +2,11 @@
 // header-only POSTs, message number 1 for "sync" then increasing with gaps, "exists" for every
 // change (deletes included), success = 200/201/202/204/102, exponential-backoff retries only on
 // 500/502/503/504, everything else (other statuses, network errors) drops the message.
+//
+// Channels are never forgotten until reset: a record keeps when it was created, stopped and
+// when it expires (emulator clock), which is what the coverage report is computed from. A
+// channel is live on [created, min(stopped, expiration)); stopped or expired channels receive
+// nothing, and deleting a calendar stops its channels.
 
 import type { Ctx } from "./context.ts";
 import { googleError } from "./errors.ts";
@@ -20,7 +25,38 @@ export interface Channel {
   expirationMs: number;
   createdMs: number;
   stoppedMs?: number;
+  /** Why it stopped: the client's channels.stop or the deletion of its calendar. */
+  stopReason?: "channels.stop" | "calendar.deleted";
   lastMessageNumber: number;
+}
+
+/** Emulator-clock interval [from, to) with the channels live in it. */
+export interface CoverageInterval {
+  from: number;
+  to: number;
+  fromIso: string;
+  toIso: string;
+  channels: string[];
+}
+
+export interface CoverageGap {
+  from: number;
+  to: number;
+  fromIso: string;
+  toIso: string;
+  ms: number;
+}
+
+export interface CalendarCoverage {
+  calendarId: string;
+  from: number;
+  to: number;
+  intervals: CoverageInterval[];
+  gaps: CoverageGap[];
+  coveredMs: number;
+  gapMs: number;
+  /** At least one channel was live at every instant of [from, to). */
+  covered: boolean;
 }
 
 export type ChannelStatus = "active" | "stopped" | "expired";
@@ -68,6 +104,7 @@ export class Push {
     return ch.expirationMs <= this.#ctx.clock.now() ? "expired" : "active";
   }
 
+  /** Control-API record; times are emulator-clock ms (with *Iso twins for reading). */
   describe(ch: Channel) {
     return {
       id: ch.id,
@@ -77,13 +114,84 @@ export class Push {
       owner: ch.owner,
       address: ch.address,
       token: ch.token ?? null,
-      expiration: String(ch.expirationMs),
-      expirationIso: toIso(ch.expirationMs),
       status: this.status(ch),
+      created: ch.createdMs,
+      stopped: ch.stoppedMs ?? null,
+      expiration: ch.expirationMs,
+      createdIso: toIso(ch.createdMs),
+      stoppedIso: ch.stoppedMs === undefined ? null : toIso(ch.stoppedMs),
+      expirationIso: toIso(ch.expirationMs),
+      stopReason: ch.stopReason ?? null,
       lastMessageNumber: ch.lastMessageNumber,
-      created: toIso(ch.createdMs),
-      stopped: ch.stoppedMs === undefined ? null : toIso(ch.stoppedMs),
     };
+  }
+
+  /** Stop every live channel of a calendar (its calendar was deleted). */
+  stopForCalendar(calendarId: string, nowMs: number, reason: Channel["stopReason"]): void {
+    for (const ch of this.channels.values()) {
+      if (ch.calendarId === calendarId && ch.stoppedMs === undefined) {
+        ch.stoppedMs = nowMs;
+        ch.stopReason = reason;
+      }
+    }
+  }
+
+  /**
+   * When each calendar had at least one live channel within [from, to) (emulator clock), and
+   * the gaps. Intervals of overlapping or touching channels merge, so a renewal that opens the
+   * new channel before (or at the instant) it stops the old one leaves no gap. A live channel
+   * counts until its expiration. Default window: the calendar's first channel until now.
+   */
+  coverage(calendarIds: string[], from?: number, to?: number): CalendarCoverage[] {
+    const now = this.#ctx.clock.now();
+    return calendarIds.map((calendarId) => {
+      const chans = [...this.channels.values()].filter((c) => c.calendarId === calendarId);
+      const end = to ?? now;
+      const start = from ?? Math.min(end, ...chans.map((c) => c.createdMs));
+      const spans = chans
+        .map((c) => ({
+          from: Math.max(start, c.createdMs),
+          to: Math.min(end, c.stoppedMs ?? Infinity, c.expirationMs),
+          id: c.id,
+        }))
+        .filter((sp) => sp.to > sp.from)
+        .sort((a, b) => a.from - b.from || a.to - b.to);
+      const merged: { from: number; to: number; channels: string[] }[] = [];
+      for (const sp of spans) {
+        const last = merged[merged.length - 1];
+        if (last && sp.from <= last.to) {
+          last.to = Math.max(last.to, sp.to);
+          last.channels.push(sp.id);
+        } else merged.push({ from: sp.from, to: sp.to, channels: [sp.id] });
+      }
+      const gaps: CoverageGap[] = [];
+      const gap = (a: number, b: number) => {
+        if (b > a) gaps.push({ from: a, to: b, fromIso: toIso(a), toIso: toIso(b), ms: b - a });
+      };
+      let cursor = start;
+      for (const iv of merged) {
+        gap(cursor, iv.from);
+        cursor = iv.to;
+      }
+      gap(cursor, end);
+      const intervals = merged.map((iv) => ({
+        ...iv,
+        fromIso: toIso(iv.from),
+        toIso: toIso(iv.to),
+      }));
+      const coveredMs = merged.reduce((n, iv) => n + iv.to - iv.from, 0);
+      const gapMs = gaps.reduce((n, g) => n + g.ms, 0);
+      return {
+        calendarId,
+        from: start,
+        to: end,
+        intervals,
+        gaps,
+        coveredMs,
+        gapMs,
+        covered: intervals.length > 0 && gaps.length === 0,
+      };
+    });
   }
 
   /** Queue an "exists" message on every active channel of the calendar (fire and forget). */
@@ -309,6 +417,7 @@ export class Push {
       });
     }
     ch.stoppedMs = this.#ctx.clock.now();
+    ch.stopReason = "channels.stop";
     return empty(204);
   }
 }

@@ -1,15 +1,34 @@
 // Google Calendar v3 + OAuth emulator: one HTTP server on 127.0.0.1 serving the token endpoint,
 // the Calendar API under /calendar/v3/ and the test control API under /__emulator/.
+//
+// Request pipeline for the Google surface (control routes skip all of it): count the operation,
+// apply latency, consult the fault queue (a plain rule answers instead of the handler; an
+// `after` rule lets the handler run and then replaces its answer), authenticate, resolve the
+// calendar, apply write pacing for event writes, run the handler.
 
+import { calendarList, calendarResource, deleteCalendar, insertCalendar } from "./calendars.ts";
 import { Clock } from "./clock.ts";
 import type { Ctx } from "./context.ts";
 import { control } from "./control.ts";
 import { googleError, notFound } from "./errors.ts";
-import { deleteEvent, getEvent, insertEvent, listEvents, modifyEvent } from "./events.ts";
-import { Counters, Faults } from "./faults.ts";
+import {
+  checkWritePace,
+  deleteEvent,
+  getEvent,
+  insertEvent,
+  listEvents,
+  modifyEvent,
+} from "./events.ts";
+import { Counters, faultResponse, Faults } from "./faults.ts";
 import { authenticate, revokeEndpoint, tokenEndpoint } from "./oauth.ts";
 import { Push } from "./push.ts";
-import { defaultConfig, type EmulatorConfig, type PagingKnobs, Store } from "./store.ts";
+import {
+  type Calendar,
+  defaultConfig,
+  type EmulatorConfig,
+  type PagingKnobs,
+  Store,
+} from "./store.ts";
 import { toIso } from "./time.ts";
 import { isRecord, json, readJson } from "./util.ts";
 
@@ -98,37 +117,47 @@ function route(method: string, path: string): Route | undefined {
   if (path === "/calendar/v3/users/me/calendarList" && method === "GET") {
     return { op: "calendarList.list", run: withAuth((ctx, email) => calendarList(ctx, email)) };
   }
+  if (path === "/calendar/v3/calendars" || path === "/calendar/v3/calendars/") {
+    return method === "POST"
+      ? {
+        op: "calendars.insert",
+        run: withAuth(async (ctx, email, req) => insertCalendar(ctx, email, await readJson(req))),
+      }
+      : undefined;
+  }
   const m = CAL_PATH.exec(path);
   if (!m) return undefined;
   const calendarId = decodeURIComponent(m[1]);
   const eventId = m[3] === undefined ? undefined : decodeURIComponent(m[3]);
+  /** A handler on one of the caller's calendars; `write` = subject to write pacing. */
   const onCal = (
     op: string,
     fn: (
       ctx: Ctx,
-      cal: NonNullable<ReturnType<Store["calendarFor"]>>,
+      cal: Calendar,
       req: Request,
       url: URL,
       email: string,
     ) => Response | Promise<Response>,
+    write = false,
   ): Route => ({
     op,
     run: withAuth((ctx, email, req, url) => {
       const cal = ctx.store.calendarFor(email, calendarId);
-      return cal ? fn(ctx, cal, req, url, email) : notFound();
+      if (!cal) return notFound();
+      if (write) {
+        const paced = checkWritePace(ctx, cal);
+        if (paced) return paced;
+      }
+      return fn(ctx, cal, req, url, email);
     }),
   });
   if (!m[2]) {
-    return method === "GET"
-      ? onCal("calendars.get", (_ctx, cal) =>
-        json({
-          kind: "calendar#calendar",
-          etag: `"${cal.updatedMs}"`,
-          id: cal.id,
-          summary: cal.summary,
-          timeZone: cal.timeZone,
-        }))
-      : undefined;
+    if (method === "GET") return onCal("calendars.get", (_ctx, cal) => json(calendarResource(cal)));
+    if (method === "DELETE") {
+      return onCal("calendars.delete", (ctx, cal) => deleteCalendar(ctx, cal));
+    }
+    return undefined;
   }
   if (eventId === undefined) {
     if (method === "GET") {
@@ -138,6 +167,7 @@ function route(method: string, path: string): Route | undefined {
       return onCal(
         "events.insert",
         async (ctx, cal, req) => insertEvent(ctx, cal, await readJson(req)),
+        true,
       );
     }
     return undefined;
@@ -148,21 +178,33 @@ function route(method: string, path: string): Route | undefined {
       async (ctx, cal, req, _u, email) => ctx.push.watch(cal, email, await readJson(req)),
     );
   }
+  const ifMatch = (req: Request) => req.headers.get("if-match");
   switch (method) {
     case "GET":
-      return onCal("events.get", (ctx, cal) => getEvent(ctx, cal, eventId));
+      return onCal(
+        "events.get",
+        (ctx, cal, req) => getEvent(ctx, cal, eventId, req.headers.get("if-none-match")),
+      );
     case "PATCH":
       return onCal(
         "events.patch",
-        async (ctx, cal, req) => modifyEvent(ctx, cal, eventId, await readJson(req), "patch"),
+        async (ctx, cal, req) =>
+          modifyEvent(ctx, cal, eventId, await readJson(req), "patch", ifMatch(req)),
+        true,
       );
     case "PUT":
       return onCal(
         "events.update",
-        async (ctx, cal, req) => modifyEvent(ctx, cal, eventId, await readJson(req), "update"),
+        async (ctx, cal, req) =>
+          modifyEvent(ctx, cal, eventId, await readJson(req), "update", ifMatch(req)),
+        true,
       );
     case "DELETE":
-      return onCal("events.delete", (ctx, cal) => deleteEvent(ctx, cal, eventId));
+      return onCal(
+        "events.delete",
+        (ctx, cal, req) => deleteEvent(ctx, cal, eventId, ifMatch(req)),
+        true,
+      );
   }
   return undefined;
 }
@@ -175,18 +217,6 @@ function withAuth(
     if (at instanceof Response) return at;
     return await fn(ctx, at.email, req, url);
   };
-}
-
-function calendarList(ctx: Ctx, email: string): Response {
-  const items = [...ctx.store.calendars.values()].filter((c) => c.owner === email).map((c) => ({
-    kind: "calendar#calendarListEntry",
-    id: c.id,
-    summary: c.summary,
-    timeZone: c.timeZone,
-    accessRole: "owner",
-    primary: c.id === email || undefined,
-  }));
-  return json({ kind: "calendar#calendarList", etag: `"${toIso(ctx.clock.now())}"`, items });
 }
 
 export function startGoogleEmulator(
@@ -236,10 +266,32 @@ export function startGoogleEmulator(
             sleepTimers.add(id);
           });
         }
-        const fault = ctx.faults.match(op, req.method, url.pathname);
-        if (fault) return fault;
-        if (!r) return notFound();
-        return await r.run(ctx, req, url);
+        const fault = ctx.faults.match(op, req, url.pathname);
+        if (fault && !fault.after) {
+          ctx.faults.fired.push({
+            operation: op,
+            method: req.method,
+            path: url.pathname,
+            status: fault.status,
+            after: false,
+            at: toIso(ctx.clock.now()),
+          });
+          return faultResponse(fault, op);
+        }
+        const res = r ? await r.run(ctx, req, url) : notFound();
+        if (!fault) return res;
+        // The request took effect; the client gets the fault instead of the real answer.
+        await res.body?.cancel();
+        ctx.faults.fired.push({
+          operation: op,
+          method: req.method,
+          path: url.pathname,
+          status: fault.status,
+          after: true,
+          handledStatus: res.status,
+          at: toIso(ctx.clock.now()),
+        });
+        return faultResponse(fault, op);
       } finally {
         ctx.counters.leave(op);
       }

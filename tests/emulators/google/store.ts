@@ -1,5 +1,9 @@
 // In-memory state: config, accounts, OAuth tokens, calendars with their events and change
 // sequence. Everything is reset together by the control API.
+//
+// Invariants: a calendar id is never reused within one store (deleted secondary calendars are
+// remembered in `deletedCalendars`); an event id, once inserted, stays in its calendar's map for
+// good (deleting only marks it cancelled), which is what keeps a deleted id "taken".
 
 import type { EventTime } from "./time.ts";
 import type { Occurrence } from "./recurrence.ts";
@@ -39,6 +43,12 @@ export interface EmulatorConfig {
   recurrenceCapDays: number;
   /** Scope reported by the token endpoint. */
   defaultScope: string;
+  /**
+   * Google's "operational limit" for rapid writes to one calendar: more than this many event
+   * writes to a single calendar within one second (emulator clock) → 403 rateLimitExceeded.
+   * 0 (default) = off.
+   */
+  writesPerCalendarPerSecond: number;
   paging: PagingKnobs;
 }
 
@@ -58,6 +68,7 @@ export function defaultConfig(): EmulatorConfig {
     seed: 42,
     recurrenceCapDays: 730,
     defaultScope: "https://www.googleapis.com/auth/calendar",
+    writesPerCalendarPerSecond: 0,
     paging: { pageSizeCap: null, emptyPagesFirst: 0, trailingEmptyPage: false },
   };
 }
@@ -118,8 +129,11 @@ export interface StoredEvent {
 export interface Calendar {
   id: string;
   summary: string;
+  description?: string;
   timeZone: string;
   owner: string;
+  /** Etag of the calendar resource (metadata); not changed by event writes. */
+  etag: string;
   /** Stable id reported as resourceId by events.watch for this calendar. */
   resourceId: string;
   /** Change sequence: bumped by every mutation; sync tokens carry a value of it. */
@@ -133,6 +147,17 @@ export interface Calendar {
   exceptions: Map<string, Set<string>>;
   /** Row lists per query for the current seq (pages 2..n reuse them). */
   listCache: Map<string, unknown>;
+  /** Emulator-clock times of accepted event writes in the last second (write pacing). */
+  recentWrites: number[];
+  /** Writes refused by the write-pacing limit. */
+  writesRejected: number;
+}
+
+export interface DeletedCalendar {
+  id: string;
+  owner: string;
+  summary: string;
+  deletedMs: number;
 }
 
 export interface Account {
@@ -145,6 +170,9 @@ export interface RefreshToken {
   email: string;
   scope: string;
   revoked: boolean;
+  /** Emulator-clock time of the revocation and how it happened. */
+  revokedMs?: number;
+  revokedVia?: "revoke_endpoint" | "control";
 }
 
 export interface AccessToken {
@@ -170,6 +198,7 @@ export class Store {
   accessTokens = new Map<string, AccessToken>();
   authCodes = new Map<string, AuthCode>();
   calendars = new Map<string, Calendar>();
+  deletedCalendars = new Map<string, DeletedCalendar>();
   #etagCounter = 0;
 
   newEtag(nowMs: number): string {
@@ -189,6 +218,7 @@ export class Store {
       summary,
       timeZone,
       owner,
+      etag: this.newEtag(nowMs),
       resourceId: randomToken(27),
       seq: 0,
       epoch: 0,
@@ -197,10 +227,30 @@ export class Store {
       events: new Map(),
       exceptions: new Map(),
       listCache: new Map(),
+      recentWrites: [],
+      writesRejected: 0,
     };
     this.calendars.set(id, cal);
     this.accounts.get(owner)?.calendarIds.push(id);
     return cal;
+  }
+
+  /** Remove a calendar with its events; its id stays remembered (and unusable). */
+  deleteCalendar(cal: Calendar, nowMs: number): void {
+    this.calendars.delete(cal.id);
+    this.deletedCalendars.set(cal.id, {
+      id: cal.id,
+      owner: cal.owner,
+      summary: cal.summary,
+      deletedMs: nowMs,
+    });
+    const account = this.accounts.get(cal.owner);
+    if (account) account.calendarIds = account.calendarIds.filter((c) => c !== cal.id);
+  }
+
+  /** A calendar id that exists now or existed before (ids are never reused). */
+  calendarIdTaken(id: string): boolean {
+    return this.calendars.has(id) || this.deletedCalendars.has(id);
   }
 
   /** Resolve "primary" and check that the account may use the calendar. */
