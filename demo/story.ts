@@ -3,13 +3,8 @@
 // Calendar API (as the user editing their calendar), the gateway's functions (as the app) and
 // PostgREST (as the app's UI reading the mirror and the plan).
 import { Temporal } from "temporal-polyfill";
-import { connectDb, createUser, eventually, rest, stack } from "../tests/support/stack.ts";
-import {
-  calendarApi,
-  connectGoogle,
-  createGoogleAccount,
-  emulator,
-} from "../tests/support/google.ts";
+import { connectDb, createUser, eventually, rest, stack } from "../devkit/stack.ts";
+import { calendarApi, connectGoogle, createGoogleAccount, emulator } from "../devkit/google.ts";
 
 const TIME_ZONE = "America/New_York";
 const bold = (text: string) => `\x1b[1m${text}\x1b[0m`;

@@ -1,7 +1,7 @@
 // What integration tests need from the running local stack: its URLs and keys (exported by
 // `make test` from `make status`), a direct SQL connection, users and their JWTs.
 import postgres from "postgres";
-import { signUserToken } from "../../stack/keys.ts";
+import { signUserToken } from "../stack/keys.ts";
 
 function required(name: string): string {
   const value = Deno.env.get(name);

@@ -55,6 +55,7 @@ function toRow(event: ListedEvent, options: RowByRowOptions) {
   const transparency = event.transparency === "transparent" ? "transparent" : "opaque";
   const status = event.status === "tentative" ? "tentative" : "confirmed";
   return {
+    provider: "google",
     connection_id: options.connectionId,
     user_id: options.userId,
     calendar_id: options.calendarId,
@@ -64,14 +65,16 @@ function toRow(event: ListedEvent, options: RowByRowOptions) {
     ends_at: end,
     all_day: allDay,
     status,
-    transparency,
-    event_type: event.eventType ?? "default",
-    recurring_event_id: event.recurringEventId ?? null,
-    ical_uid: event.iCalUID ?? null,
     etag: event.etag ?? null,
     external_updated_at: event.updated ?? null,
     is_busy: transparency === "opaque",
     is_tentative: status === "tentative",
+    details: {
+      transparency,
+      event_type: event.eventType ?? "default",
+      recurring_event_id: event.recurringEventId ?? null,
+      ical_uid: event.iCalUID ?? null,
+    },
   };
 }
 

@@ -4,9 +4,10 @@
  * through `make bench` (scripts/bench.sh). Informational only: it never asserts on time, but it
  * fails if a run does not store exactly the events the emulator holds.
  *
- * - project: `syncGoogleCalendar` in-process, with the real `GoogleCalendarClient` (pages of
- *   2,500) and `PostgrestGoogleSyncStore` (one RPC per page, the sync token moved with the last
- *   page) over a service-role supabase-js client; every store call is one database round trip.
+ * - project: the sync core's `syncCalendar` in-process, with Google's change strategy over the
+ *   real `GoogleCalendarClient` (pages of 2,500) and the PostgREST sync store (one RPC per page;
+ *   the cursor moves with the last page, which also releases the claim) over a service-role
+ *   supabase-js client; every store call is one database round trip.
  * - baseline (baseline_row_by_row.ts): pages of 250 with plain fetch, one PostgREST INSERT per
  *   event.
  *
@@ -16,19 +17,21 @@
  */
 import {
   GoogleCalendarClient,
-  googleConfigFromEnv,
-} from "../../supabase/functions/_shared/google/mod.ts";
+  googleChangeStrategy,
+} from "../../supabase/functions/_shared/providers/google/mod.ts";
+import { systemClock } from "../../supabase/functions/_shared/clock.ts";
+import { syncCalendar } from "../../supabase/functions/_shared/sync/runner.ts";
 import {
-  type GoogleSyncStore,
-  PostgrestGoogleSyncStore,
-} from "../../supabase/functions/_shared/calendar_sync/google_store.ts";
-import { syncGoogleCalendar } from "../../supabase/functions/_shared/calendar_sync/google_sync.ts";
-import { connectDb, stack } from "../../tests/support/stack.ts";
-import { mirrorMatchesTruth } from "../../tests/support/google.ts";
+  createPostgrestSyncStore,
+  type SyncStore,
+} from "../../supabase/functions/_shared/sync/store.ts";
+import { connectDb, stack } from "../../devkit/stack.ts";
+import { mirrorMatchesTruth } from "../../devkit/google.ts";
 import { rowByRowFullSync } from "./baseline_row_by_row.ts";
 import {
   accessToken,
   countMirrorRows,
+  emulatorGoogleConfig,
   fmt,
   freshCalendar,
   int,
@@ -57,7 +60,7 @@ interface RunFigures {
 }
 
 /** Counts every method call on the store: each is one PostgREST request, one round trip. */
-function countingStore(inner: GoogleSyncStore) {
+function countingStore(inner: SyncStore) {
   const calls: Record<string, number> = {};
   const store = new Proxy(inner, {
     get(target, property, receiver) {
@@ -76,24 +79,24 @@ function countingStore(inner: GoogleSyncStore) {
 
 async function projectRun(sql: Sql): Promise<RunFigures & { calls: Record<string, number> }> {
   const fixture = await freshCalendar(sql, "bench-sync", EVENTS);
-  const emulatorUrl = stack.googleEmulatorUrl;
-  const env: Record<string, string> = {
-    GOOGLE_CLIENT_ID: "emulator-client-id",
-    GOOGLE_CLIENT_SECRET: "emulator-client-secret",
-    GOOGLE_OAUTH_TOKEN_URL: `${emulatorUrl}/token`,
-    GOOGLE_CALENDAR_API_URL: `${emulatorUrl}/`,
-  };
-  const config = googleConfigFromEnv((name) => env[name]);
-  const client = new GoogleCalendarClient({ config, refreshToken: fixture.account.refresh_token });
-  const counting = countingStore(new PostgrestGoogleSyncStore(serviceClient()));
+  const client = new GoogleCalendarClient({
+    config: emulatorGoogleConfig(),
+    refreshToken: fixture.account.refresh_token,
+  });
+  const counting = countingStore(createPostgrestSyncStore(serviceClient()));
   await resetCounters();
 
   const started = performance.now();
-  const summary = await syncGoogleCalendar({
+  const summary = await syncCalendar({
     store: counting.store,
-    lister: client,
-    now: Date.now,
-    pastDays: PAST_DAYS,
+    strategy: () =>
+      googleChangeStrategy({
+        lister: client,
+        calendarId: fixture.calendarId,
+        clock: systemClock,
+        pastDays: PAST_DAYS,
+      }),
+    leaseSeconds: 15,
   }, { connectionId: fixture.connectionId, calendarId: fixture.calendarId });
   const ms = performance.now() - started;
 

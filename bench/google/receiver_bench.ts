@@ -20,7 +20,7 @@
  * BENCH_RECEIVER_CONCURRENCY ("1,32"),
  * BENCH_PROPAGATION_CHANGES (10).
  */
-import { connectDb, createUser, stack } from "../../tests/support/stack.ts";
+import { connectDb, createUser, stack } from "../../devkit/stack.ts";
 import {
   connectGoogle,
   createGoogleAccount,
@@ -28,7 +28,7 @@ import {
   type GoogleAccount,
   mirrorMatchesTruth,
   seedEvents,
-} from "../../tests/support/google.ts";
+} from "../../devkit/google.ts";
 import {
   accessToken,
   fmt,
@@ -121,9 +121,9 @@ async function waitForQuiet(sql: Sql, connectionId: string, timeoutMs = 60_000):
   const started = performance.now();
   let quietPolls = 0;
   while (performance.now() - started < timeoutMs) {
-    const [state] = await sql`select needs_sync, sync_stage from public.calendar_sync_tokens
+    const [state] = await sql`select needs_sync, claim_token from public.calendar_sync_state
       where connection_id = ${connectionId}`;
-    quietPolls = !state.needs_sync && state.sync_stage === "idle" ? quietPolls + 1 : 0;
+    quietPolls = !state.needs_sync && state.claim_token === null ? quietPolls + 1 : 0;
     if (quietPolls >= 5) return performance.now() - started;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

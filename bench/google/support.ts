@@ -1,13 +1,14 @@
 // Small helpers shared by the Google benches: statistics, number formatting, a fresh calendar
 // connection written directly in SQL, emulator counters and a service-role supabase-js client.
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
-import { type connectDb, createUser, stack, type TestUser } from "../../tests/support/stack.ts";
+import type { GoogleConfig } from "../../supabase/functions/_shared/providers/google/mod.ts";
+import { type connectDb, createUser, stack, type TestUser } from "../../devkit/stack.ts";
 import {
   createGoogleAccount,
   emulator,
   type GoogleAccount,
   seedEvents,
-} from "../../tests/support/google.ts";
+} from "../../devkit/google.ts";
 
 export type Sql = ReturnType<typeof connectDb>;
 
@@ -81,9 +82,9 @@ export interface FreshCalendar {
 
 /**
  * A new user and emulator account holding `events` future events, and the rows setup would
- * have written for it (see google_connect.ts): an active `calendar_connections` row and a
- * `calendar_sync_tokens` row marked as needing a (full) sync. No channel, no stored tokens: the
- * benches hand the refresh token to the client directly.
+ * have written for it (see providers/google/connect.ts): an active `calendar_connections` row
+ * and a `calendar_sync_state` row marked as needing a (full) sync. No channel, no stored tokens:
+ * the benches hand the refresh token to the client directly.
  */
 export async function freshCalendar(sql: Sql, label: string, events: number) {
   const user = await createUser(sql, label);
@@ -93,7 +94,7 @@ export async function freshCalendar(sql: Sql, label: string, events: number) {
       (user_id, provider, external_account_id, status)
     values (${user.id}, 'google', ${account.calendar_id}, 'active')
     returning id`;
-  await sql`insert into public.calendar_sync_tokens
+  await sql`insert into public.calendar_sync_state
       (connection_id, calendar_id, user_id, needs_sync, time_zone)
     values (${connection.id}, ${account.calendar_id}, ${user.id}, true, 'UTC')`;
   return {
@@ -125,4 +126,16 @@ export async function accessToken(refreshToken: string): Promise<string> {
   const body = await response.json();
   if (!response.ok) throw new Error(`token endpoint → ${response.status}: ${JSON.stringify(body)}`);
   return body.access_token as string;
+}
+
+/** Google settings pointing at the stack's emulator (what the local functions use). */
+export function emulatorGoogleConfig(): GoogleConfig {
+  const url = stack.googleEmulatorUrl;
+  return {
+    clientId: "emulator-client-id",
+    clientSecret: "emulator-client-secret",
+    oauthTokenUrl: `${url}/token`,
+    oauthRevokeUrl: `${url}/revoke`,
+    calendarApiUrl: `${url}/`,
+  };
 }

@@ -1,7 +1,7 @@
 // Google Calendar push sync end to end: the Google emulator, the gateway, the functions and the
 // database, as a user's calendar changes.
 import assert from "node:assert/strict";
-import { connectDb, createUser, eventually, stack } from "../support/stack.ts";
+import { connectDb, createUser, eventually, stack } from "../../devkit/stack.ts";
 import {
   calendarApi,
   connectGoogle,
@@ -10,7 +10,7 @@ import {
   mirror,
   mirrorMatchesTruth,
   seedEvents,
-} from "../support/google.ts";
+} from "../../devkit/google.ts";
 
 type Sql = ReturnType<typeof connectDb>;
 
@@ -35,8 +35,8 @@ async function snapshot(sql: Sql, connectionId: string) {
     from public.calendar_events where connection_id = ${connectionId}`;
   const channels = await sql`select channel_id, last_message_number, last_notification_at, status
     from public.calendar_webhook_channels where connection_id = ${connectionId} order by channel_id`;
-  const state = await sql`select needs_sync, sync_token, sync_stage, generation
-    from public.calendar_sync_tokens where connection_id = ${connectionId}`;
+  const state = await sql`select needs_sync, cursor, claim_token, generation
+    from public.calendar_sync_state where connection_id = ${connectionId}`;
   return JSON.stringify({ events, channels, state });
 }
 
@@ -113,7 +113,7 @@ Deno.test("an invalidated sync token leads to a full resync that drops what Goog
   const sql = connectDb();
   try {
     const { account, connectionId, setup } = await connectedUser(sql, 20);
-    const [before] = await sql`select generation from public.calendar_sync_tokens
+    const [before] = await sql`select generation from public.calendar_sync_state
       where connection_id = ${connectionId}`;
     await emulator(
       `/calendars/${encodeURIComponent(account.calendar_id)}/invalidate_sync_tokens`,
@@ -125,9 +125,9 @@ Deno.test("an invalidated sync token leads to a full resync that drops what Goog
     await deleted.body?.cancel();
 
     await eventually(async () => {
-      const [state] = await sql`select generation, sync_stage from public.calendar_sync_tokens
+      const [state] = await sql`select generation, claim_token from public.calendar_sync_state
         where connection_id = ${connectionId}`;
-      return state.generation > before.generation && state.sync_stage === "idle";
+      return state.generation > before.generation && state.claim_token === null;
     }, { timeoutMs: 15_000, message: "a full resync" });
     await untilMirrorMatches(sql, connectionId, account.calendar_id, "the resynced mirror");
     assert.ok(!(await mirror(sql, connectionId)).has(victim));
@@ -161,9 +161,9 @@ Deno.test("50 concurrent notifications: one sync at a time, no duplicates, mirro
       );
       await untilMirrorMatches(sql, connectionId, account.calendar_id, "the mirror after 50");
       await eventually(async () => {
-        const [state] = await sql`select sync_stage, needs_sync from public.calendar_sync_tokens
+        const [state] = await sql`select claim_token, needs_sync from public.calendar_sync_state
           where connection_id = ${connectionId}`;
-        return state.sync_stage === "idle" && !state.needs_sync;
+        return state.claim_token === null && !state.needs_sync;
       }, { timeoutMs: 15_000, message: "the syncs to settle" });
     } finally {
       await emulator("/latency", { ms: 0 });
@@ -254,8 +254,7 @@ Deno.test("5xx and 429 while paging are retried and the sync token never skips c
     assert.ok(await mirrorMatchesTruth(sql, setup.connection.id, account.calendar_id));
 
     // A sync that gives up mid-paging leaves the token where it was; the next run converges.
-    const [{ sync_token: tokenBefore }] =
-      await sql`select sync_token from public.calendar_sync_tokens
+    const [{ cursor: tokenBefore }] = await sql`select cursor from public.calendar_sync_state
       where connection_id = ${setup.connection.id}`;
     await emulator("/faults", {
       rules: [{ operation: "events.list", status: 500, times: 5 }],
@@ -269,11 +268,11 @@ Deno.test("5xx and 429 while paging are retried and the sync token never skips c
     });
     await added.body?.cancel();
     await eventually(async () => {
-      const [state] = await sql`select last_error, sync_token, sync_stage
-        from public.calendar_sync_tokens where connection_id = ${setup.connection.id}`;
-      return state.last_error && state.sync_stage === "idle" ? state : null;
+      const [state] = await sql`select last_error, cursor, claim_token
+        from public.calendar_sync_state where connection_id = ${setup.connection.id}`;
+      return state.last_error && state.claim_token === null ? state : null;
     }, { timeoutMs: 30_000, message: "the failing sync to give up" }).then((state) => {
-      assert.equal(state.sync_token, tokenBefore, "the token did not move past unapplied changes");
+      assert.equal(state.cursor, tokenBefore, "the token did not move past unapplied changes");
     });
     await emulator(`/channels/${setup.channel.id}/notify`, { wait: true });
     await untilMirrorMatches(sql, setup.connection.id, account.calendar_id, "convergence");

@@ -1,7 +1,7 @@
 // The platform through the gateway: RLS on calendar_connections with real JWTs, function
 // routing with verify_jwt, and the pg_net stand-in delivering only committed requests.
 import assert from "node:assert/strict";
-import { connectDb, createUser, eventually, rest, stack } from "../support/stack.ts";
+import { connectDb, createUser, eventually, rest, stack } from "../../devkit/stack.ts";
 
 Deno.test("RLS on calendar_connections through PostgREST with real JWTs", async () => {
   const sql = connectDb();

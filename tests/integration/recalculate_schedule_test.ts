@@ -2,7 +2,7 @@
 // session it hits, identical input writes nothing, who may call it, bad input, the cron
 // roll-forward, and concurrent calls for one user.
 import assert from "node:assert/strict";
-import { connectDb, createUser, eventually, stack, type TestUser } from "../support/stack.ts";
+import { connectDb, createUser, eventually, stack, type TestUser } from "../../devkit/stack.ts";
 
 type Sql = ReturnType<typeof connectDb>;
 
@@ -64,9 +64,9 @@ Deno.test("a busy event over one session moves that session only; the same input
     const [connection] = await sql`insert into public.calendar_connections
       (user_id, provider, external_account_id) values (${user.id}, 'google', ${user.email})
       returning id`;
-    await sql`insert into public.calendar_events (connection_id, user_id, calendar_id,
+    await sql`insert into public.calendar_events (provider, connection_id, user_id, calendar_id,
         external_id, summary, starts_at, ends_at, is_busy, is_tentative)
-      values (${connection.id}, ${user.id}, 'primary', 'meeting-1', 'Meeting',
+      values ('google', ${connection.id}, ${user.id}, 'primary', 'meeting-1', 'Meeting',
         ${target.starts_at}, ${new Date(target.starts_at.getTime() + 30 * 60_000)}, true, false)`;
 
     const moved = await call({ user_id: user.id, trigger: "calendar_change" });
@@ -133,7 +133,9 @@ Deno.test("who may call it, and bad input changes nothing", async () => {
     assert.equal(other.status, 403);
     const none = await call({ user_id: bob.id }, {});
     assert.equal(none.status, 401);
-    const badCron = await call({ trigger: "nightly" }, { cronSecret: "not-the-secret-at-all" });
+    const badCron = await call({ trigger: "roll_forward" }, {
+      cronSecret: "not-the-secret-at-all",
+    });
     assert.equal(badCron.status, 401);
     const anonKey = await call({ user_id: bob.id }, { bearer: stack.anonKey });
     assert.equal(anonKey.status, 401, "the anon key carries no identity");
@@ -178,15 +180,17 @@ Deno.test("the cron roll-forward plans every user due", async () => {
       await userWithSessions(sql, "cron-a", 2),
       await userWithSessions(sql, "cron-b", 1),
     ];
-    const accepted = await call({ trigger: "nightly" }, { cronSecret: "local-stack-cron-secret" });
+    const accepted = await call({ trigger: "roll_forward" }, {
+      cronSecret: "local-stack-cron-secret",
+    });
     assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
     for (const user of users) {
       const [run] = await eventually(async () => {
         const rows = await sql`select trigger, placed from public.schedule_runs
           where user_id = ${user.id}`;
         return rows.length > 0 ? rows : undefined;
-      }, { message: `a nightly run for ${user.email}`, timeoutMs: 20_000 });
-      assert.equal(run.trigger, "nightly");
+      }, { message: `a roll-forward run for ${user.email}`, timeoutMs: 20_000 });
+      assert.equal(run.trigger, "roll_forward");
     }
     const [stateA] = await sql`select last_local_date from public.schedule_recalc_state
       where user_id = ${users[0].id}`;

@@ -2,8 +2,8 @@
 // that session (and no other) through the push notification, the sync and recalculate-schedule,
 // with no manual call; an identical notification afterwards writes nothing.
 import assert from "node:assert/strict";
-import { connectDb, createUser, eventually, stack } from "../support/stack.ts";
-import { calendarApi, connectGoogle, createGoogleAccount, emulator } from "../support/google.ts";
+import { connectDb, createUser, eventually, stack } from "../../devkit/stack.ts";
+import { calendarApi, connectGoogle, createGoogleAccount, emulator } from "../../devkit/google.ts";
 
 const EVERY_DAY = Object.fromEntries(
   ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].map((day) => [day, [
@@ -84,12 +84,12 @@ Deno.test("a meeting on a session moves that session through webhook â†’ sync â†
       where channel_id = ${setup.channel.id}`;
     await emulator(`/channels/${setup.channel.id}/notify`, { wait: true });
     await eventually(async () => {
-      const [state] = await sql`select c.last_message_number, t.sync_stage, t.needs_sync
-        from public.calendar_webhook_channels c join public.calendar_sync_tokens t
+      const [state] = await sql`select c.last_message_number, t.claim_token, t.needs_sync
+        from public.calendar_webhook_channels c join public.calendar_sync_state t
           on t.connection_id = c.connection_id
         where c.channel_id = ${setup.channel.id}`;
       return Number(state.last_message_number) > Number(channelBefore.last_message_number) &&
-        state.sync_stage === "idle" && !state.needs_sync;
+        state.claim_token === null && !state.needs_sync;
     }, { message: "the second notification's sync" });
     await new Promise((resolve) => setTimeout(resolve, 500));
     const [{ n: runsFinal }] = await sql`select count(*)::int as n from public.schedule_runs

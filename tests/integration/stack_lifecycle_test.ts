@@ -1,7 +1,7 @@
 // A second local stack on other ports runs beside the one the tests use, and `stop` leaves no
 // process of it behind (checked by its process group and its ports).
 import assert from "node:assert/strict";
-import { stack } from "../support/stack.ts";
+import { stack } from "../../devkit/stack.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 

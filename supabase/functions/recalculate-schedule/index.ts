@@ -1,79 +1,72 @@
 // Re-plans a user's sessions around their busy time. verify_jwt = false: it authenticates each
 // kind of caller itself:
-//   - the service role with { user_id, trigger? } (the sync paths after busy time changed);
-//   - a signed-in user (their JWT) for their own schedule (trigger "manual");
-//   - pg_cron with x-cron-secret and { trigger: "nightly" }: every user due a roll-forward, in
-//     the background (answers 202 at once).
+//   - a server (service role) with { user_id, trigger?, force? };
+//   - a signed-in user (their JWT) for their own schedule (trigger "manual"; `force` at most
+//     once a minute);
+//   - pg_cron with x-cron-secret: { trigger: "roll_forward" } re-plans every user whose local
+//     day began, { sweep: true } serves "needs a plan" marks nobody served; both answered 202
+//     at once and worked in the background.
 // 200 { run_id, unchanged, moved, kept, placed, unscheduled: [{id, reason}], follow_ups };
 // 202 { coalesced: true } when a run for that user is in progress (it does the follow-up).
+// A browser calls it, so it answers CORS preflights.
 import { z } from "zod";
-import { functionEnv } from "../_shared/env.ts";
-import {
-  handle,
-  HttpError,
-  json,
-  parseJsonBody,
-  requireMethod,
-} from "../_shared/http/responses.ts";
+import { handle, HttpError, json, parseJsonBody, requireMethod } from "../_shared/http/handler.ts";
 import { runInBackground } from "../_shared/http/background.ts";
-import { authenticateCaller } from "../_shared/security/caller.ts";
-import { createServiceClient } from "../_shared/db/clients.ts";
+import { actingUserId, authenticateCaller } from "../_shared/auth/caller.ts";
+import { limitUserAction } from "../_shared/auth/rate_limit.ts";
+import { planningDeps, services } from "../_shared/services.ts";
 import {
-  RECALC_TRIGGERS,
   RecalcConflictError,
   recalculateAll,
   recalculateUser,
-} from "../_shared/scheduling/recalculate.ts";
-import { supabaseScheduleStore } from "../_shared/scheduling/store_supabase.ts";
+  serveUnservedMarks,
+} from "../_shared/planning/recalculate.ts";
+import { RECALC_TRIGGERS } from "../_shared/planning/store.ts";
 import { ScheduleInputError } from "../_shared/scheduling/types.ts";
 
 const RecalculateRequest = z.strictObject({
   user_id: z.uuid().optional(),
   trigger: z.enum(RECALC_TRIGGERS).optional(),
   force: z.boolean().optional(),
+  sweep: z.literal(true).optional(),
 });
+
+const FORCED_REPLAN_INTERVAL_SECONDS = 60;
 
 Deno.serve(handle("recalculate-schedule", async (request) => {
   requireMethod(request, "POST");
-  const env = functionEnv();
-  const caller = await authenticateCaller(request, env, ["service", "user", "cron"]);
+  const s = services();
+  const caller = await authenticateCaller(request, s.config, ["service", "user", "cron"]);
   const body = await parseJsonBody(request, RecalculateRequest);
-  const deps = { store: supabaseScheduleStore(createServiceClient(env)) };
+  const deps = planningDeps(s);
 
-  let userId: string;
-  let trigger = body.trigger;
   if (caller.kind === "cron") {
-    if (trigger !== undefined && trigger !== "nightly") {
-      throw new HttpError(400, "invalid_request", 'pg_cron sends trigger "nightly".');
+    if (body.sweep) {
+      runInBackground("recalculate-schedule", () => serveUnservedMarks(deps));
+      return json({ status: "accepted", sweep: true }, 202);
     }
-    if (body.user_id === undefined) {
-      runInBackground(
-        "recalculate-schedule",
-        () => recalculateAll(deps, { trigger: "nightly" }),
-      );
-      return json({ status: "accepted", trigger: "nightly" }, 202);
+    if (body.trigger !== undefined && body.trigger !== "roll_forward") {
+      throw new HttpError(400, "invalid_request", 'pg_cron sends trigger "roll_forward".');
     }
-    userId = body.user_id;
-    trigger = "nightly";
-  } else if (caller.kind === "user") {
-    if (body.user_id !== undefined && body.user_id !== caller.userId) {
-      throw new HttpError(403, "forbidden", "A user can recalculate only their own schedule.");
-    }
-    if (trigger !== undefined && trigger !== "manual") {
-      throw new HttpError(400, "invalid_request", 'A user\'s recalculation is "manual".');
-    }
-    userId = caller.userId;
-    trigger = "manual";
-  } else {
-    if (body.user_id === undefined) {
-      throw new HttpError(400, "invalid_request", "The service role must name a user_id.");
-    }
-    userId = body.user_id;
+    runInBackground(
+      "recalculate-schedule",
+      () => recalculateAll(deps, { trigger: "roll_forward" }),
+    );
+    return json({ status: "accepted", trigger: "roll_forward" }, 202);
   }
 
+  const userId = actingUserId(caller, body.user_id, "recalculate a schedule");
+  if (caller.kind === "user") {
+    if (body.trigger !== undefined && body.trigger !== "manual") {
+      throw new HttpError(400, "invalid_request", 'A user\'s recalculation is "manual".');
+    }
+    if (body.force) {
+      await limitUserAction(s.db, userId, "forced_replan", FORCED_REPLAN_INTERVAL_SECONDS);
+    }
+  }
   try {
     const outcome = await recalculateUser(deps, userId, {
-      trigger: trigger ?? "manual",
+      trigger: caller.kind === "user" ? "manual" : body.trigger ?? "manual",
       force: body.force,
     });
     if (outcome.coalesced) return json({ coalesced: true }, 202);
@@ -88,4 +81,4 @@ Deno.serve(handle("recalculate-schedule", async (request) => {
     }
     throw error;
   }
-}));
+}, { cors: true }));

@@ -28,7 +28,7 @@ values
 
 select throws_ok(
   $$ insert into public.calendar_connections (user_id, provider, external_account_id) values ('11111111-1111-1111-1111-111111111111', 'outlook', 'x') $$,
-  '23514', null, 'provider must be google or calendly');
+  '23514', null, 'provider must be google, calendly or notion');
 
 -- As user A.
 set local role authenticated;

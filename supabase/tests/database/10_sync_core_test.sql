@@ -1,83 +1,180 @@
--- Google sync schema: RLS, privileges, and the SQL functions that make sync steps atomic.
+-- The provider-neutral sync core: schema, privileges, and the SQL functions that make each sync
+-- step atomic (mark, claim with a short lease, store under the claim, follow-up, finish), the
+-- mirror's version ordering, the plan mark in the same transaction, and Google's one-round-trip
+-- receiver. Time passes through public.app_clock (now() is fixed inside a transaction).
 begin;
-select plan(26);
+select plan(48);
 
+select has_table('public', 'calendar_connections', 'calendar_connections exists');
+select has_table('public', 'calendar_sync_state', 'calendar_sync_state exists');
 select has_table('public', 'calendar_webhook_channels', 'calendar_webhook_channels exists');
-select has_table('public', 'calendar_sync_tokens', 'calendar_sync_tokens exists');
-select has_table('public', 'calendar_events', 'calendar_events exists');
+select has_table('public', 'calendar_events', 'calendar_events exists (the one mirror)');
+select has_column('public', 'calendar_events', 'provider', 'the mirror names each row''s provider');
 select has_view('public', 'busy_intervals', 'busy_intervals view exists');
 select col_is_unique('public', 'calendar_webhook_channels', 'channel_id', 'channel ids are unique');
 select col_is_unique('public', 'calendar_events', array['connection_id', 'calendar_id', 'external_id'],
   'external ids are unique per calendar');
 select ok(not has_function_privilege('authenticated',
-  'public.google_store_event_page(uuid, text, bigint, jsonb, text[], boolean, text, text)', 'execute'),
-  'users cannot call the sync functions');
-select ok(not has_function_privilege('anon', 'public.google_mark_needs_sync(uuid, bigint)', 'execute'),
+  'public.sync_store_page(uuid, text, uuid, bigint, jsonb, text[], boolean, text, text, text, timestamptz, timestamptz, integer)',
+  'execute'), 'users cannot call the sync functions');
+select ok(not has_function_privilege('anon',
+  'public.google_receive_notification(text, text, text, text, bigint)', 'execute'),
   'anon cannot mark calendars');
-select isnt_empty($$ select 1 from cron.job where jobname = 'refresh-calendar-webhooks' $$,
-  'the renewal job is scheduled');
-select isnt_empty($$ select 1 from cron.job where jobname = 'calendar-sync-cleanup' $$,
-  'the cleanup job is scheduled');
+select ok(not has_function_privilege('authenticated',
+  'public.connection_upsert(uuid, text, text, text, text, text, timestamptz, text[], jsonb)', 'execute'),
+  'users cannot write connections or tokens');
 
 insert into auth.users (id, email) values
   ('11111111-1111-1111-1111-111111111111', 'a@example.test'),
   ('22222222-2222-2222-2222-222222222222', 'b@example.test');
-insert into public.calendar_connections (id, user_id, provider, external_account_id) values
-  ('aaaaaaaa-0000-0000-0000-000000000001', '11111111-1111-1111-1111-111111111111', 'google', 'a@example.test'),
-  ('bbbbbbbb-0000-0000-0000-000000000002', '22222222-2222-2222-2222-222222222222', 'google', 'b@example.test');
-insert into public.calendar_webhook_channels (id, connection_id, user_id, calendar_id, channel_id,
-  resource_id, token_hash, status, expiration) values
-  ('cccccccc-0000-0000-0000-000000000001', 'aaaaaaaa-0000-0000-0000-000000000001',
-   '11111111-1111-1111-1111-111111111111', 'a@example.test', 'channel-a', 'res-a', 'hash', 'active',
-   now() + interval '7 days');
-insert into public.calendar_sync_tokens (connection_id, calendar_id, user_id, needs_sync) values
-  ('aaaaaaaa-0000-0000-0000-000000000001', 'a@example.test', '11111111-1111-1111-1111-111111111111', false);
 
--- A notification marks the calendar and records the message number (never going backwards).
-select is(public.google_mark_needs_sync('cccccccc-0000-0000-0000-000000000001', 40) ->> 'marked',
-  'true', 'a notification marks the calendar');
-select public.google_mark_needs_sync('cccccccc-0000-0000-0000-000000000001', 12);
+-- Connecting is one statement: the connection and its tokens together.
+select is(public.connection_upsert('11111111-1111-1111-1111-111111111111', 'google',
+  'a@example.test', 'a@example.test', 'v1.refresh', 'v1.access', now() + interval '1 hour') ->> 'created',
+  'true', 'connecting stores the connection');
+select is((select refresh_token_encrypted from public.calendar_connections
+  where external_account_id = 'a@example.test'), 'v1.refresh',
+  'and its tokens in the same statement');
+select throws_ok($$ select public.connection_upsert('99999999-9999-9999-9999-999999999999', 'google',
+  'x@example.test', null, 'v1.r') $$, 'P0002', null,
+  'a user who does not exist is a clear not-found, not a foreign-key failure');
+
+create temporary table ids as
+  select id as connection_id from public.calendar_connections
+  where external_account_id = 'a@example.test';
+select public.sync_watch_calendar((select connection_id from ids), 'a@example.test', 'UTC');
+insert into public.calendar_webhook_channels (id, provider, connection_id, user_id, calendar_id,
+  channel_id, resource_id, token_hash, status, expiration)
+select 'cccccccc-0000-0000-0000-000000000001', 'google', connection_id,
+  '11111111-1111-1111-1111-111111111111', 'a@example.test', 'channel-a', 'res-a',
+  encode(extensions.digest('secret-a', 'sha256'), 'hex'), 'active', now() + interval '7 days'
+from ids;
+
+-- The receiver: one call checks the channel and marks the calendar, or changes nothing.
+select is(public.google_receive_notification('nope', 'x', 'res-a', 'exists', 2) ->> 'outcome',
+  'unknown_channel', 'an unknown channel is ignored');
+select is(public.google_receive_notification('channel-a', 'forged', 'res-a', 'exists', 2) ->> 'outcome',
+  'forged', 'a token whose hash does not match is refused');
+select is(public.google_receive_notification('channel-a',
+  encode(extensions.digest('secret-a', 'sha256'), 'hex'), 'res-b', 'exists', 2) ->> 'outcome',
+  'resource_mismatch', 'a notification for another resource is refused');
+select is((select last_message_number from public.calendar_webhook_channels where channel_id = 'channel-a'),
+  null, 'refused notifications wrote nothing');
+
+-- Claim: one run at a time, a short lease that others take over when it runs out.
+select is((public.sync_claim((select connection_id from ids), 'a@example.test') ->> 'claimed'),
+  'true', 'the first claim of a marked calendar wins');
+select is((select needs_sync from public.calendar_sync_state where calendar_id = 'a@example.test'),
+  false, 'the claim cleared the mark');
+select is(public.google_receive_notification('channel-a',
+  encode(extensions.digest('secret-a', 'sha256'), 'hex'), 'res-a', 'exists', 40) ->> 'sync_running',
+  'true', 'a notification during the run marks it and sees it running');
+select is((public.sync_claim((select connection_id from ids), 'a@example.test') ->> 'reason'),
+  'running', 'a second claim while the lease holds gets nothing');
+select public.google_receive_notification('channel-a',
+  encode(extensions.digest('secret-a', 'sha256'), 'hex'), 'res-a', 'exists', 12);
 select is((select last_message_number from public.calendar_webhook_channels where channel_id = 'channel-a'),
   40::bigint, 'message numbers only move forward');
 
--- Claim: one at a time; a notification during the run leads to exactly one follow-up.
-select isnt(public.google_claim_sync('aaaaaaaa-0000-0000-0000-000000000001', 'a@example.test'), null,
-  'the first claim wins');
-select is(public.google_claim_sync('aaaaaaaa-0000-0000-0000-000000000001', 'a@example.test'), null,
-  'a second claim while running gets nothing');
-select is(public.google_mark_needs_sync('cccccccc-0000-0000-0000-000000000001', 50) ->> 'sync_running',
-  'true', 'a notification during the run sees it running');
-select public.google_mark_needs_sync('cccccccc-0000-0000-0000-000000000001', 52);
+-- The lease runs out (a crashed run): another run takes over within seconds.
+create temporary table claims (n int, claim uuid, generation bigint);
+insert into claims select 1, claim_token, 0 from public.calendar_sync_state
+  where calendar_id = 'a@example.test';
+update public.app_clock set offset_interval = interval '20 seconds';
+create temporary table second as
+  select public.sync_claim((select connection_id from ids), 'a@example.test') as payload;
+select is((select payload ->> 'claimed' from second), 'true',
+  'a claim whose lease ran out is taken over');
+select ok((select payload -> 'connection' ->> 'access_token_encrypted' from second) = 'v1.access',
+  'the claim hands the run everything it needs: the connection and its token ciphertext');
 
--- Pages: stored idempotently; the token moves only with the last page.
-select public.google_store_event_page('aaaaaaaa-0000-0000-0000-000000000001', 'a@example.test', 1,
-  '[{"external_id": "e1", "starts_at": "2030-01-01T10:00:00Z", "ends_at": "2030-01-01T11:00:00Z", "all_day": false, "status": "confirmed", "transparency": "opaque", "event_type": "default", "etag": "1", "app_owned": false, "is_busy": true, "is_tentative": false}]'::jsonb,
-  '{}', true, null, 'UTC');
-select is((select sync_token from public.calendar_sync_tokens where calendar_id = 'a@example.test'),
-  null, 'a middle page does not move the token');
-select is(public.google_store_event_page('aaaaaaaa-0000-0000-0000-000000000001', 'a@example.test', 1,
-  '[{"external_id": "e2", "starts_at": "2030-01-02T10:00:00Z", "ends_at": "2030-01-02T11:00:00Z", "all_day": false, "status": "confirmed", "transparency": "opaque", "event_type": "default", "etag": "1", "app_owned": false, "is_busy": true, "is_tentative": false}]'::jsonb,
-  '{}', true, 'token-1', 'UTC') ->> 'busy_changed', 'true', 'new busy events change busy time');
-select is((select sync_token from public.calendar_sync_tokens where calendar_id = 'a@example.test'),
-  'token-1', 'the last page moves the token');
-select is(public.google_finish_sync('aaaaaaaa-0000-0000-0000-000000000001', 'a@example.test') ->> 'needs_sync',
-  'true', 'the finishing sync learns about the notifications it missed');
-select isnt(public.google_claim_sync('aaaaaaaa-0000-0000-0000-000000000001', 'a@example.test'), null,
-  'exactly one follow-up can claim');
-select is(public.google_finish_sync('aaaaaaaa-0000-0000-0000-000000000001', 'a@example.test') ->> 'needs_sync',
-  'false', 'and nothing more is pending after it');
+-- The dead run's writes are refused: store and finish only under your own claim.
+select is(public.sync_store_page((select connection_id from ids), 'a@example.test',
+  (select claim from claims where n = 1), 1, '[]'::jsonb, '{}', true, 'stale') ->> 'status',
+  'lost', 'a run whose claim was taken over stores nothing');
+select is(public.sync_finish((select connection_id from ids), 'a@example.test',
+  (select claim from claims where n = 1)) ->> 'finished', 'false',
+  'and cannot release the newer run''s claim');
 
--- A 410: a new generation; a full sync removes what it did not see, stale pages are refused.
-select is(public.google_restart_full_sync('aaaaaaaa-0000-0000-0000-000000000001', 'a@example.test'),
-  2::bigint, 'a restart opens a new generation');
-select is(public.google_store_event_page('aaaaaaaa-0000-0000-0000-000000000001', 'a@example.test', 1,
-  '[]'::jsonb, '{}', true, 'old', 'UTC') ->> 'stale', 'true', 'pages of an older generation are refused');
-select public.google_store_event_page('aaaaaaaa-0000-0000-0000-000000000001', 'a@example.test', 2,
-  '[{"external_id": "e2", "starts_at": "2030-01-02T10:00:00Z", "ends_at": "2030-01-02T11:00:00Z", "all_day": false, "status": "confirmed", "transparency": "opaque", "event_type": "default", "etag": "1", "app_owned": false, "is_busy": true, "is_tentative": false}]'::jsonb,
-  '{}', true, 'token-2', 'UTC');
+-- Pages under the live claim.
+select is(public.sync_store_page((select connection_id from ids), 'a@example.test',
+  (select (payload ->> 'claim')::uuid from second), (select (payload ->> 'generation')::bigint from second),
+  '[{"external_id": "e1", "starts_at": "2030-01-01T10:00:00Z", "ends_at": "2030-01-01T11:00:00Z", "status": "confirmed", "is_busy": true, "etag": "1", "external_updated_at": "2029-12-01T00:00:00Z"}]'::jsonb,
+  '{}', true) ->> 'status', 'stored', 'a middle page is stored');
+select is((select cursor from public.calendar_sync_state where calendar_id = 'a@example.test'),
+  null, 'a middle page does not move the cursor');
+select is((select needs_run from public.schedule_recalc_state
+  where user_id = '11111111-1111-1111-1111-111111111111'), true,
+  'busy time that changed marked the user''s plan in the same transaction');
+
+-- Version ordering: an older version never replaces a newer one (but is still "seen").
+select public.sync_store_page((select connection_id from ids), 'a@example.test',
+  (select (payload ->> 'claim')::uuid from second), (select (payload ->> 'generation')::bigint from second),
+  '[{"external_id": "e1", "starts_at": "2030-01-01T15:00:00Z", "ends_at": "2030-01-01T16:00:00Z", "status": "confirmed", "is_busy": true, "etag": "0", "external_updated_at": "2029-11-01T00:00:00Z"}]'::jsonb,
+  '{}', true);
+select is((select starts_at from public.calendar_events where external_id = 'e1'),
+  '2030-01-01T10:00:00Z'::timestamptz, 'an older version of an event does not replace a newer one');
+
+-- The last page: the cursor moves, unseen rows go, the claim is released, and the notification
+-- that arrived during the run is served by a follow-up claim handed back at once.
+insert into public.calendar_events (provider, connection_id, user_id, calendar_id, external_id,
+  starts_at, ends_at, is_busy, seen_generation)
+select 'google', connection_id, '11111111-1111-1111-1111-111111111111', 'a@example.test', 'old',
+  '2030-01-05T10:00:00Z', '2030-01-05T11:00:00Z', true, 0 from ids;
+select public.sync_mark((select connection_id from ids), 'a@example.test');
+create temporary table last_page as
+  select public.sync_store_page((select connection_id from ids), 'a@example.test',
+    (select (payload ->> 'claim')::uuid from second), (select (payload ->> 'generation')::bigint from second),
+    '[{"external_id": "e2", "starts_at": "2030-01-02T10:00:00Z", "ends_at": "2030-01-02T11:00:00Z", "status": "confirmed", "is_busy": true, "etag": "1"}]'::jsonb,
+    '{}', true, 'token-1', 'UTC') as result;
+select is((select result ->> 'finished' from last_page), 'true', 'the last page finishes the run');
+select is((select cursor from public.calendar_sync_state where calendar_id = 'a@example.test'),
+  'token-1', 'the last page moves the cursor');
 select results_eq($$ select external_id from public.calendar_events
-  where connection_id = 'aaaaaaaa-0000-0000-0000-000000000001' order by 1 $$, array['e2'],
-  'the full sync removed the event it did not return');
+  where calendar_id = 'a@example.test' order by 1 $$, array['e1', 'e2'],
+  'the full sync removed the row it did not see');
+select isnt((select result -> 'follow_up' ->> 'claim' from last_page), null,
+  'the mark set during the run comes back as exactly one follow-up claim');
+select is((select result -> 'follow_up' ->> 'cursor' from last_page), 'token-1',
+  'the follow-up is incremental from the new cursor');
+select is(public.sync_finish((select connection_id from ids), 'a@example.test',
+  (select (result -> 'follow_up' ->> 'claim')::uuid from last_page)) ->> 'needs_sync', 'false',
+  'and nothing more is pending after it');
+
+-- A failed run keeps the calendar marked; the cursor expiring restarts in full.
+select public.sync_mark((select connection_id from ids), 'a@example.test');
+create temporary table third as
+  select public.sync_claim((select connection_id from ids), 'a@example.test') as payload;
+select is(public.sync_finish((select connection_id from ids), 'a@example.test',
+  (select (payload ->> 'claim')::uuid from third), 'server: 503') ->> 'needs_sync', 'true',
+  'a failed run leaves the calendar marked for the next trigger');
+select is((select consecutive_failures from public.calendar_sync_state
+  where calendar_id = 'a@example.test'), 1, 'and counts the failure');
+create temporary table fourth as
+  select public.sync_claim((select connection_id from ids), 'a@example.test') as payload;
+select is(public.sync_restart_full((select connection_id from ids), 'a@example.test',
+  (select (payload ->> 'claim')::uuid from fourth)),
+  (select (payload ->> 'generation')::bigint + 1 from fourth), 'an expired cursor opens a new generation');
+
+-- A full sync of a provider that cancels (Calendly) only sweeps inside its window.
+select is(public.sync_store_page((select connection_id from ids), 'a@example.test',
+  (select (payload ->> 'claim')::uuid from fourth), (select (payload ->> 'generation')::bigint + 1 from fourth),
+  '[]'::jsonb, '{}', true, 'token-2', null, 'cancel', '2030-01-02T00:00:00Z', '2031-01-01T00:00:00Z')
+  ->> 'status', 'stored', 'a full sync with a window stores its last page');
+select results_eq($$ select external_id, status, is_busy from public.calendar_events
+  where calendar_id = 'a@example.test' order by 1 $$,
+  $$ values ('e1'::text, 'confirmed'::text, true), ('e2', 'cancelled', false) $$,
+  'unseen rows inside the window are cancelled, those outside are kept');
+
+-- Maintenance claims: one renewer per calendar.
+create temporary table m1 as
+  select public.maintenance_claim((select connection_id from ids), 'a@example.test') as payload;
+select is((select payload ->> 'claimed' from m1), 'true', 'the first maintenance claim wins');
+select is(public.maintenance_claim((select connection_id from ids), 'a@example.test') ->> 'claimed',
+  'false', 'a concurrent setup or maintenance run cannot take the same calendar');
+select throws_ok($$ select public.channel_record_pending((select connection_id from ids),
+  'a@example.test', gen_random_uuid(), 'channel-x', 'h') $$, '55000', null,
+  'a channel can only be recorded under the held maintenance claim');
 
 -- RLS: user B sees none of A's rows, and nobody reads the channel's token hash.
 set local role authenticated;
@@ -85,6 +182,8 @@ set local "request.jwt.claims" = '{"sub": "22222222-2222-2222-2222-222222222222"
 select is_empty($$ select id from public.calendar_events $$, 'user B sees none of A''s events');
 select throws_ok($$ select token_hash from public.calendar_webhook_channels $$, '42501', null,
   'the channel token hash is not readable');
+select throws_ok($$ select cursor from public.calendar_sync_state $$, '42501', null,
+  'the sync cursor is not readable');
 reset role;
 
 select * from finish();

@@ -28,13 +28,13 @@ select ok(not has_function_privilege('authenticated', p.oid, 'execute')
     'schedule_users_to_plan')
   order by p.proname;
 
--- The roll-forward job.
-select is((select count(*)::int from cron.job where jobname = 'recalculate-schedules-nightly'), 1,
-  'the roll-forward cron job is scheduled');
-select ok((select command like '%/functions/v1/recalculate-schedule%'
-    and command like '%x-cron-secret%' and command like '%"trigger":"nightly"%'
-  from cron.job where jobname = 'recalculate-schedules-nightly'),
-  'it posts {"trigger":"nightly"} with the cron secret to recalculate-schedule');
+-- The roll-forward job (what running it sends is in 30_jobs_test.sql).
+select is((select schedule from cron.job where jobname = 'roll-forward-schedules'), '17 * * * *',
+  'the roll-forward cron job is scheduled hourly');
+select ok((select command like '%invoke_edge_function(''recalculate-schedule''%'
+    and command like '%"trigger": "roll_forward"%'
+  from cron.job where jobname = 'roll-forward-schedules'),
+  'it asks recalculate-schedule to roll forward, through the one cron helper');
 
 -- Validation.
 insert into auth.users (id, email) values

@@ -1,24 +1,25 @@
-// recalculate.ts against an in-memory store: idempotency, the hash, coalescing, optimistic
-// concurrency and the roll-forward, without a database.
+// The planning job against the in-memory store: idempotency, the hash, coalescing, optimistic
+// concurrency, the roll-forward and the sweep of unserved marks, without a database.
 import assert from "node:assert/strict";
+import type { Clock } from "../../../supabase/functions/_shared/clock.ts";
 import {
-  type ApplyRequest,
-  canonicalHashJson,
-  type Claim,
-  type Clock,
-  DEFAULT_PREFERENCES,
-  type LoadedInputs,
   RecalcConflictError,
   recalculateAll,
   recalculateUser,
+  serveUnservedMarks,
+} from "../../../supabase/functions/_shared/planning/recalculate.ts";
+import {
+  canonicalHashJson,
   scheduleInputHash,
-  type ScheduleStore,
-  type StoredBusy,
-  type StoredPreferences,
-  type StoredSession,
-} from "../../../supabase/functions/_shared/scheduling/recalculate.ts";
+} from "../../../supabase/functions/_shared/planning/input_hash.ts";
+import { DEFAULT_PREFERENCES } from "../../../supabase/functions/_shared/planning/inputs.ts";
+import type {
+  ScheduleStore,
+  StoredSession,
+} from "../../../supabase/functions/_shared/planning/store.ts";
+import { MemoryScheduleStore } from "../../../supabase/functions/_shared/planning/store_memory.ts";
 import { ScheduleInputError } from "../../../supabase/functions/_shared/scheduling/types.ts";
-import { HOUR, MIN, utc } from "./_helpers.ts";
+import { HOUR, MIN, utc } from "../scheduling/_helpers.ts";
 
 /** Monday 2026-03-02 06:00Z: with the default 12 h freeze, new work starts Tuesday. */
 const MONDAY_6 = utc("2026-03-02T06:00:00Z");
@@ -48,100 +49,7 @@ function storedSession(id: string, over: Partial<StoredSession> = {}): StoredSes
   };
 }
 
-/** An in-memory ScheduleStore with the SQL functions' semantics, and hooks for races. */
-class FakeStore implements ScheduleStore {
-  sessions = new Map<string, StoredSession>();
-  busy: StoredBusy[] = [];
-  preferences: StoredPreferences | null = null;
-  state = {
-    needs_run: false,
-    claim: null as string | null,
-    last_input_hash: null as string | null,
-  };
-  runs: ApplyRequest["run"][] = [];
-  applies: ApplyRequest[] = [];
-  finishes: (string | null)[] = [];
-  loads = 0;
-  running = 0;
-  maxRunning = 0;
-  onLoad?: (n: number) => void | Promise<void>;
-  applyOverride?: (n: number) => "conflict" | "lease_lost" | undefined;
-  users: string[] = ["u1"];
-
-  constructor(sessions: StoredSession[] = []) {
-    for (const s of sessions) this.sessions.set(s.id, structuredClone(s));
-  }
-
-  requestRecalc() {
-    this.state.needs_run = true;
-    return Promise.resolve({ running: this.state.claim !== null });
-  }
-
-  claimRecalc(): Promise<Claim | null> {
-    if (!this.state.needs_run || this.state.claim !== null) return Promise.resolve(null);
-    this.state.needs_run = false;
-    this.state.claim = crypto.randomUUID();
-    this.running++;
-    this.maxRunning = Math.max(this.maxRunning, this.running);
-    return Promise.resolve({
-      claim_token: this.state.claim,
-      last_input_hash: this.state.last_input_hash,
-    });
-  }
-
-  finishRecalc(_userId: string, token: string, error: string | null) {
-    assert.equal(token, this.state.claim, "finish by the claim holder");
-    this.state.claim = null;
-    this.running--;
-    this.finishes.push(error);
-    return Promise.resolve({ needs_run: this.state.needs_run });
-  }
-
-  async loadInputs(): Promise<LoadedInputs> {
-    this.loads++;
-    await this.onLoad?.(this.loads);
-    return structuredClone({
-      preferences: this.preferences,
-      sessions: [...this.sessions.values()],
-      busy: this.busy,
-    });
-  }
-
-  applyPlan(request: ApplyRequest) {
-    this.applies.push(request);
-    const forced = this.applyOverride?.(this.applies.length);
-    if (forced) return Promise.resolve({ status: forced } as const);
-    if (request.claimToken !== this.state.claim) {
-      return Promise.resolve({ status: "lease_lost" } as const);
-    }
-    const current = Object.fromEntries([...this.sessions.values()].map((s) => [s.id, s.version]));
-    if (JSON.stringify(sortKeys(current)) !== JSON.stringify(sortKeys(request.expected.sessions))) {
-      return Promise.resolve({ status: "conflict" } as const);
-    }
-    for (const c of request.changes) {
-      const s = this.sessions.get(c.id)!;
-      s.status = c.status;
-      s.unscheduled_reason = c.unscheduled_reason;
-      if (!s.locked) s.blocks = c.blocks.map((b) => ({ ...b }));
-      s.version++;
-    }
-    let runId: string | null = null;
-    if (request.run) {
-      this.runs.push(request.run);
-      runId = `run-${this.runs.length}`;
-    }
-    this.state.last_input_hash = request.inputHash;
-    return Promise.resolve({ status: "applied", run_id: runId } as const);
-  }
-
-  usersToPlan() {
-    return Promise.resolve(this.users);
-  }
-}
-
-function sortKeys(o: Record<string, number>) {
-  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
-}
+class FakeStore extends MemoryScheduleStore {}
 
 const blocksOf = (store: FakeStore, id: string) =>
   store.sessions.get(id)!.blocks.map((b) => [new Date(b.start).toISOString(), b.index]);
@@ -232,11 +140,11 @@ Deno.test("the first run of a new local day re-plans; no run row when nothing ch
   await recalculateUser({ store, clock }, "u1", { trigger: "manual" });
   assert.equal(store.applies.length, 1);
   clock.set(utc("2026-03-02T23:00:00Z")); // 18:00 Monday in New York: same local date
-  const same = await recalculateUser({ store, clock }, "u1", { trigger: "nightly" });
+  const same = await recalculateUser({ store, clock }, "u1", { trigger: "roll_forward" });
   assert.ok(!same.coalesced && same.unchanged);
   assert.equal(store.applies.length, 1);
   clock.set(utc("2026-03-03T05:30:00Z")); // 00:30 Tuesday in New York
-  const next = await recalculateUser({ store, clock }, "u1", { trigger: "nightly" });
+  const next = await recalculateUser({ store, clock }, "u1", { trigger: "roll_forward" });
   assert.ok(!next.coalesced);
   assert.equal(next.unchanged, false, "a new local date is a new input");
   assert.equal(next.run_id, null, "the plan is still valid: nothing changed, no run row");
@@ -407,6 +315,7 @@ Deno.test("the idempotency hash ignores order, titles and versions, not plan inp
 Deno.test("the roll-forward plans every user it is given and survives one failing", async () => {
   const store = new FakeStore([storedSession("a")]);
   store.users = ["u1", "u2", "u3"];
+  store.loadOnClaim = false; // the job reads the inputs itself, through the failing store
   const failing: ScheduleStore = {
     ...bind(store),
     loadInputs: (userId) =>
@@ -414,7 +323,7 @@ Deno.test("the roll-forward plans every user it is given and survives one failin
   };
   // One store shared by three "users" is enough to count outcomes.
   const summary = await recalculateAll({ store: failing, clock: fixedClock(MONDAY_6) }, {
-    trigger: "nightly",
+    trigger: "roll_forward",
     concurrency: 1,
   });
   assert.equal(summary.users, 3);
@@ -431,5 +340,26 @@ function bind(store: FakeStore): ScheduleStore {
     loadInputs: store.loadInputs.bind(store),
     applyPlan: store.applyPlan.bind(store),
     usersToPlan: store.usersToPlan.bind(store),
+    unservedMarks: store.unservedMarks.bind(store),
   };
 }
+
+Deno.test("the sweep serves a mark nobody served, recorded with the trigger that set it", async () => {
+  const store = new FakeStore([storedSession("a")]);
+  // A calendar change marked the user, but the in-process re-plan never happened.
+  await store.requestRecalc("u1", "calendar_change");
+  store.unserved = ["u1"];
+  const summary = await serveUnservedMarks({ store, clock: fixedClock(MONDAY_6) });
+  assert.equal(summary.runs, 1);
+  assert.equal(store.runs[0]!.trigger, "calendar_change");
+  assert.equal(store.state.needs_run, false);
+  assert.equal(store.sessions.get("a")!.status, "scheduled");
+});
+
+Deno.test("a run that starts from the claim's inputs reads nothing else when nothing conflicts", async () => {
+  const store = new FakeStore([storedSession("a")]);
+  await recalculateUser({ store, clock: fixedClock(MONDAY_6) }, "u1", { trigger: "manual" });
+  assert.equal(store.loads, 1, "one read, inside the claim");
+  assert.equal(store.applies.length, 1);
+  assert.deepEqual(store.finishes, [null], "the apply released the claim");
+});

@@ -2,14 +2,11 @@ import assert from "node:assert/strict";
 import {
   clip,
   firstEndingAfter,
-  hasOverlap,
   indexContaining,
   mergeSorted,
   normalize,
   subtract,
-  totalLength,
   unionOfBounds,
-  widen,
 } from "../../../supabase/functions/_shared/scheduling/intervals.ts";
 
 const iv = (start: number, end: number) => ({ start, end });
@@ -48,8 +45,7 @@ Deno.test("subtract: one sweep, all overlap shapes", () => {
   assert.deepEqual(subtract([iv(0, 5), iv(6, 8), iv(9, 12)], [iv(1, 10)]), [iv(0, 1), iv(10, 12)]);
 });
 
-Deno.test("widen, clip, lookups", () => {
-  assert.deepEqual(widen([iv(10, 20)], 2, 3), [iv(8, 23)]);
+Deno.test("clip and lookups", () => {
   assert.deepEqual(clip([iv(0, 5), iv(6, 10), iv(12, 15)], 3, 13), [
     iv(3, 5),
     iv(6, 10),
@@ -61,9 +57,6 @@ Deno.test("widen, clip, lookups", () => {
   assert.equal(firstEndingAfter(list, 15), 2);
   assert.equal(indexContaining(list, iv(10, 15)), 1);
   assert.equal(indexContaining(list, iv(4, 11)), -1);
-  assert.equal(hasOverlap([iv(0, 5), iv(5, 6)]), false);
-  assert.equal(hasOverlap([iv(5, 7), iv(0, 6)]), true);
-  assert.equal(totalLength(list), 10);
 });
 
 Deno.test("unionOfBounds equals normalize (touching merged, nested absorbed)", () => {

@@ -1,21 +1,21 @@
-// The sync core without a server: a fake store (the SQL functions' contract) and a fake Google.
+// The provider-neutral sync runner without a server: the in-memory store (the SQL functions'
+// contract) and Google's change strategy over a fake events.list.
 import assert from "node:assert/strict";
-import { syncGoogleCalendar } from "../../../supabase/functions/_shared/calendar_sync/google_sync.ts";
-import type {
-  GoogleSyncStore,
-  StorePageInput,
-  SyncClaim,
-} from "../../../supabase/functions/_shared/calendar_sync/google_store.ts";
+import { syncCalendar } from "../../../supabase/functions/_shared/sync/runner.ts";
+import { createMemorySyncStore } from "../../../supabase/functions/_shared/sync/store_memory.ts";
+import type { SyncStore } from "../../../supabase/functions/_shared/sync/store.ts";
 import {
   type EventLister,
   GoogleApiError,
+  googleChangeStrategy,
   type GoogleEventsPage,
   type ListEventsParams,
   ReauthRequiredError,
-} from "../../../supabase/functions/_shared/google/mod.ts";
+} from "../../../supabase/functions/_shared/providers/google/mod.ts";
 
-const target = { connectionId: "conn-1", calendarId: "a@example.test" };
+const target = { connectionId: "connection-1", calendarId: "a@example.test" };
 const NOW = Date.parse("2026-11-21T12:00:00Z");
+const clock = { now: () => NOW, monotonic: () => 0 };
 
 function event(id: string, hour: number) {
   const start = new Date(NOW + hour * 3600_000).toISOString();
@@ -27,55 +27,6 @@ function event(id: string, hour: number) {
     start: { dateTime: start },
     end: { dateTime: end },
   };
-}
-
-class FakeStore implements GoogleSyncStore {
-  marked = true;
-  running = false;
-  syncToken: string | null = null;
-  generation = 0;
-  pages: StorePageInput[] = [];
-  finished: (string | null)[] = [];
-  reauth: string[] = [];
-  /** Called while a sync runs, like a notification arriving mid-sync. */
-  duringRun: (() => void) | null = null;
-
-  claimSync(): Promise<SyncClaim | null> {
-    if (!this.marked || this.running) return Promise.resolve(null);
-    this.marked = false;
-    this.running = true;
-    if (this.syncToken === null) this.generation++;
-    return Promise.resolve({
-      syncToken: this.syncToken,
-      generation: this.generation,
-      timeZone: "UTC",
-    });
-  }
-  restartFullSync(): Promise<number> {
-    this.syncToken = null;
-    return Promise.resolve(++this.generation);
-  }
-  storePage(page: StorePageInput) {
-    this.pages.push(page);
-    this.duringRun?.();
-    if (page.nextSyncToken) this.syncToken = page.nextSyncToken;
-    return Promise.resolve({
-      stale: page.generation !== this.generation,
-      upserted: page.events.length,
-      deleted: page.cancelledIds.length,
-      busyChanged: page.events.length > 0,
-    });
-  }
-  finishSync(_target: unknown, error: string | null) {
-    this.running = false;
-    this.finished.push(error);
-    if (error) this.marked = true;
-    return Promise.resolve({ needsSync: this.marked });
-  }
-  markNeedsReauth(_connectionId: string, reason: string) {
-    this.reauth.push(reason);
-    return Promise.resolve();
-  }
 }
 
 class FakeGoogle implements EventLister {
@@ -91,15 +42,16 @@ class FakeGoogle implements EventLister {
   }
 }
 
-const deps = (store: GoogleSyncStore, lister: EventLister) => ({
+const deps = (store: SyncStore, lister: EventLister) => ({
   store,
-  lister,
-  now: () => NOW,
-  pastDays: 30,
+  strategy: () =>
+    googleChangeStrategy({ lister, calendarId: target.calendarId, clock, pastDays: 30 }),
+  clock,
+  leaseSeconds: 15,
 });
 
-Deno.test("a full sync stores every page and moves the token only with the last", async () => {
-  const store = new FakeStore();
+Deno.test("a full sync stores every page and moves the cursor only with the last", async () => {
+  const store = createMemorySyncStore({}, clock);
   const google = new FakeGoogle((params) =>
     !params.pageToken
       ? { items: [event("a", 1), event("b", 2)], nextPageToken: "p2" }
@@ -107,44 +59,67 @@ Deno.test("a full sync stores every page and moves the token only with the last"
       ? { items: [], nextPageToken: "p3" }
       : { items: [event("c", 3), { id: "gone", status: "cancelled" }], nextSyncToken: "sync-1" }
   );
-  const summary = await syncGoogleCalendar(deps(store, google), target);
+  const state = store.state(target);
+  const stored = { ...event("gone", 0), start: undefined, end: undefined };
+  state.mirror.set("gone", {
+    external_id: stored.id,
+    summary: null,
+    starts_at: new Date(NOW).toISOString(),
+    ends_at: new Date(NOW + 3600_000).toISOString(),
+    all_day: false,
+    status: "confirmed",
+    is_busy: true,
+    is_tentative: false,
+    app_tag: null,
+    etag: stored.etag,
+    external_updated_at: null,
+    details: {},
+    seenGeneration: 0,
+  });
+  const summary = await syncCalendar(deps(store, google), target);
   assert.equal(google.calls.length, 3);
   assert.equal(google.calls[0].timeMin, new Date(NOW - 30 * 86_400_000).toISOString());
   assert.equal(google.calls[0].syncToken, undefined);
   // The empty middle page costs no database round trip.
-  assert.deepEqual(store.pages.map((page) => page.nextSyncToken), [null, "sync-1"]);
-  assert.deepEqual(store.pages[1].cancelledIds, ["gone"]);
-  assert.ok(store.pages.every((page) => page.isFullSync));
-  assert.equal(store.syncToken, "sync-1");
-  assert.deepEqual(summary, {
+  assert.deepEqual(state.pages.map((input) => input.page.nextCursor ?? null), [null, "sync-1"]);
+  assert.deepEqual(state.pages[1].page.removedIds, ["gone"]);
+  assert.ok(state.pages.every((input) => input.isFullSync));
+  assert.equal(state.cursor, "sync-1");
+  assert.equal(state.claim, null, "the last page released the claim");
+  assert.deepEqual({ ...summary, apiRequests: 0 }, {
     runs: 1,
     fullSync: true,
     pages: 3,
     upserted: 3,
     deleted: 1,
     busyChanged: true,
+    apiRequests: 0,
+    lost: false,
   });
 });
 
 Deno.test("notifications during a sync lead to exactly one follow-up, incremental", async () => {
-  const store = new FakeStore();
-  store.syncToken = "sync-1";
-  let runsSeen = 0;
-  store.duringRun = () => {
+  const store = createMemorySyncStore({}, clock);
+  const state = store.state(target);
+  state.cursor = "sync-1";
+  state.fullSyncRequired = false;
+  let pagesSeen = 0;
+  store.onPageStored = () => {
     // Three notifications arrive while the first run stores its page; none during the follow-up.
-    if (runsSeen++ === 0) {
-      for (let i = 0; i < 3; i++) store.marked = true;
-    }
+    if (pagesSeen++ === 0) { for (let i = 0; i < 3; i++) store.mark(target); }
   };
   const google = new FakeGoogle(() => ({ items: [event("x", 1)], nextSyncToken: "sync-2" }));
-  const summary = await syncGoogleCalendar(deps(store, google), target);
+  const summary = await syncCalendar(deps(store, google), target);
   assert.equal(summary.runs, 2, "one run plus exactly one follow-up");
   assert.ok(google.calls.every((params) => params.syncToken && !params.timeMin));
+  assert.equal(state.needsSync, false);
 });
 
-Deno.test("a 410 fullSyncRequired restarts as a full sync in a new generation", async () => {
-  const store = new FakeStore();
-  store.syncToken = "expired";
+Deno.test("an expired cursor (410) restarts as a full sync in a new generation", async () => {
+  const store = createMemorySyncStore({}, clock);
+  const state = store.state(target);
+  state.cursor = "expired";
+  state.fullSyncRequired = false;
   const google = new FakeGoogle((params) => {
     if (params.syncToken) {
       throw new GoogleApiError({
@@ -156,31 +131,61 @@ Deno.test("a 410 fullSyncRequired restarts as a full sync in a new generation", 
     }
     return { items: [event("a", 1)], nextSyncToken: "fresh" };
   });
-  const summary = await syncGoogleCalendar(deps(store, google), target);
+  const summary = await syncCalendar(deps(store, google), target);
   assert.equal(summary.fullSync, true);
-  assert.equal(store.pages.length, 1);
-  assert.equal(store.pages[0].generation, store.generation);
-  assert.equal(store.pages[0].isFullSync, true);
-  assert.equal(store.syncToken, "fresh");
+  assert.equal(state.pages.length, 1);
+  assert.equal(state.pages[0].generation, state.generation);
+  assert.equal(state.pages[0].isFullSync, true);
+  assert.equal(state.cursor, "fresh");
 });
 
 Deno.test("invalid_grant flags the connection, releases the claim and keeps the mark", async () => {
-  const store = new FakeStore();
+  const store = createMemorySyncStore({}, clock);
   const google = new FakeGoogle(() => {
     throw new ReauthRequiredError({ status: 400, reason: "invalid_grant", message: "revoked" });
   });
-  await assert.rejects(syncGoogleCalendar(deps(store, google), target), ReauthRequiredError);
+  await assert.rejects(syncCalendar(deps(store, google), target), ReauthRequiredError);
+  const state = store.state(target);
   assert.equal(store.reauth.length, 1);
-  assert.equal(store.running, false);
-  assert.equal(store.marked, true, "the calendar still needs a sync once re-authorised");
-  assert.match(store.finished[0] ?? "", /reauth_required/);
+  assert.equal(state.claim, null);
+  assert.equal(state.needsSync, true, "the calendar still needs a sync once re-authorised");
+  assert.match(state.finishes[0] ?? "", /reauth_required/);
 });
 
 Deno.test("nothing runs when another sync holds the calendar", async () => {
-  const store = new FakeStore();
-  store.running = true;
+  const store = createMemorySyncStore({}, clock);
+  await store.claim(target, 15);
+  store.mark(target);
   const google = new FakeGoogle(() => ({ items: [], nextSyncToken: "never" }));
-  const summary = await syncGoogleCalendar(deps(store, google), target);
+  const summary = await syncCalendar(deps(store, google), target);
   assert.equal(summary.runs, 0);
+  assert.equal(summary.refused, "running");
   assert.equal(google.calls.length, 0);
+});
+
+Deno.test("a run whose claim was taken over stores nothing more and reports it", async () => {
+  const store = createMemorySyncStore({}, clock);
+  const google = new FakeGoogle((params) =>
+    !params.pageToken
+      ? { items: [event("a", 1)], nextPageToken: "p2" }
+      : { items: [event("b", 2)], nextSyncToken: "sync-1" }
+  );
+  // After the first page, another run takes the calendar over (our lease ran out).
+  store.onPageStored = () => {
+    store.state(target).claim = "someone-else";
+  };
+  const summary = await syncCalendar(deps(store, google), target);
+  assert.equal(summary.lost, true);
+  assert.equal(store.state(target).pages.length, 1, "the second page was not stored");
+  assert.equal(store.state(target).cursor, null, "the cursor did not move");
+});
+
+Deno.test("a calendar that keeps changing is left marked after the follow-up limit", async () => {
+  const store = createMemorySyncStore({}, clock);
+  store.onPageStored = () => store.mark(target);
+  const google = new FakeGoogle(() => ({ items: [event("x", 1)], nextSyncToken: "s" }));
+  const summary = await syncCalendar({ ...deps(store, google), maxRuns: 3 }, target);
+  assert.equal(summary.runs, 3);
+  assert.equal(store.state(target).claim, null);
+  assert.equal(store.state(target).needsSync, true, "the next trigger picks it up");
 });

@@ -1,34 +1,56 @@
-// supabase-js clients for functions. The service client bypasses RLS and is used only after the
-// caller has been authenticated; it never persists or refreshes a session (no browser here).
+// supabase-js for functions: the service client (bypasses RLS; used only after the caller has
+// been authenticated; never persists or refreshes a session) and ONE way to call a SQL function
+// that turns a PostgREST error into a DbError carrying the SQLSTATE, which the HTTP layer maps
+// (P0002 → 404, 22023 → 400; see http/errors.ts).
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
-import type { FunctionEnv } from "../env.ts";
+import type { Config } from "../config.ts";
 
 let serviceClient: SupabaseClient | undefined;
 
-export function createServiceClient(env: FunctionEnv): SupabaseClient {
-  serviceClient ??= createClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY, {
+export function createServiceClient(config: Config): SupabaseClient {
+  serviceClient ??= createClient(config.SUPABASE_URL, config.SUPABASE_SERVICE_ROLE_KEY, {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
     db: { schema: "public" },
   });
   return serviceClient;
 }
 
-/** A client that acts as the signed-in user: PostgREST verifies the JWT and RLS applies. */
-export function createUserClient(env: FunctionEnv, userJwt: string): SupabaseClient {
-  return createClient(env.SUPABASE_URL, env.SUPABASE_ANON_KEY, {
-    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-    global: { headers: { Authorization: `Bearer ${userJwt}` } },
-  });
+/** A failed database call: `code` is the SQLSTATE (or a PGRST code), `hint` a machine reason. */
+export class DbError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | null,
+    readonly hint: string | null,
+  ) {
+    super(message);
+    this.name = "DbError";
+  }
+}
+
+interface PostgrestErrorLike {
+  message: string;
+  code?: string;
+  hint?: string | null;
 }
 
 /** Throws the PostgREST error of a supabase-js result, or returns its data. */
-export function unwrap<T>(
-  result: { data: T; error: { message: string; code?: string } | null },
-): T {
+export function unwrap<T>(result: { data: T; error: PostgrestErrorLike | null }): T {
   if (result.error) {
-    throw new Error(
-      `database error${result.error.code ? ` ${result.error.code}` : ""}: ${result.error.message}`,
+    const { message, code, hint } = result.error;
+    throw new DbError(
+      `database error${code ? ` ${code}` : ""}: ${message}`,
+      code ?? null,
+      hint ?? null,
     );
   }
   return result.data;
+}
+
+/** Calls a SQL function (one round trip, one transaction) and returns its result. */
+export async function rpc<T = unknown>(
+  db: SupabaseClient,
+  name: string,
+  args: Record<string, unknown> = {},
+): Promise<T> {
+  return unwrap(await db.rpc(name, args)) as T;
 }

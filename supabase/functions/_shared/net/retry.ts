@@ -1,12 +1,14 @@
-// Capped exponential backoff with full jitter, for transient Google failures only.
+// Capped exponential backoff with full jitter, for transient provider failures only.
 //
-// Google asks for (truncated) exponential backoff on 403 rate limits, 429 and 5xx. Full jitter
+// Every provider asks for (truncated) exponential backoff on rate limits and 5xx. Full jitter
 // (delay = random() * min(cap, base * 2^n)) spreads concurrent workers apart best. `sleep` and
 // `random` are injected so tests are instant and deterministic.
 
-import { GoogleApiError, isRetryableError } from "./errors.ts";
+import { realSleep, type Sleep } from "../clock.ts";
+import { isRetryableError, ProviderApiError } from "./provider_error.ts";
 
-export type Sleep = (ms: number) => Promise<void>;
+export type { Sleep } from "../clock.ts";
+export { realSleep } from "../clock.ts";
 
 export interface RetryInfo {
   /** 1-based number of the attempt that just failed. */
@@ -32,8 +34,6 @@ export interface BackoffOptions {
 }
 
 export const DEFAULT_BACKOFF = { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 30_000 } as const;
-
-export const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Full-jitter delay for the retry after failed attempt `attempt` (1-based). */
 export function backoffDelay(
@@ -70,7 +70,7 @@ export async function withBackoff<T>(
       return await fn(attempt);
     } catch (error) {
       if (attempt >= maxAttempts || !shouldRetry(error, attempt)) throw error;
-      const retryAfterMs = error instanceof GoogleApiError ? error.retryAfterMs : null;
+      const retryAfterMs = error instanceof ProviderApiError ? error.retryAfterMs : null;
       if (retryAfterMs !== null && retryAfterMs > maxDelayMs) throw error;
       const delayMs = Math.max(
         backoffDelay(attempt, baseDelayMs, maxDelayMs, random),

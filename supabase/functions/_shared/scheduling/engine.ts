@@ -15,13 +15,12 @@
  *    (b) Displaced and new sessions are placed in placement order (priority, earliest deadline
  *    with none last, id) at the earliest fit, all or nothing; failures carry a reason.
  *    (c) Failed searches are retried against the final free time until nothing changes.
- * 5. Result with per-session actions, a keyed diff against the stored plan and an input hash.
+ * 5. Result with per-session actions and a keyed diff against the stored plan.
  *
  * Deterministic and idempotent: the same input gives the same output, and feeding the output
  * plan back (same `now`) keeps every session where it is and yields an empty diff.
  */
 import { diffPlans, keyBlocks, sameBlocks } from "./diff.ts";
-import { hashScheduleInput } from "./hash.ts";
 import { firstEndingAfter, subtract, unionOfBounds } from "./intervals.ts";
 import {
   comparePlacementOrder,
@@ -242,6 +241,5 @@ export function planSchedule(input: ScheduleInput): ScheduleResult {
     placed,
     unscheduled,
     diff: diffPlans(oldKeyed, newKeyed),
-    input_hash: hashScheduleInput(input),
   };
 }

@@ -39,15 +39,6 @@ export function normalize(intervals: readonly Interval[]): Interval[] {
   return mergeSorted(valid);
 }
 
-/** Widens each interval: `[start - before, end + after)`. Order is preserved. */
-export function widen(
-  intervals: readonly Interval[],
-  beforeMs: number,
-  afterMs: number,
-): Interval[] {
-  return intervals.map((iv) => ({ start: iv.start - beforeMs, end: iv.end + afterMs }));
-}
-
 /** Clips each interval of a normalised list to `[from, to)`. */
 export function clip(intervals: readonly Interval[], from: number, to: number): Interval[] {
   const out: Interval[] = [];
@@ -100,22 +91,6 @@ export function indexContaining(list: readonly Interval[], iv: Interval): number
   const i = firstEndingAfter(list, iv.start);
   if (i < list.length && list[i].start <= iv.start && iv.end <= list[i].end) return i;
   return -1;
-}
-
-/** True if any two intervals of the (unsorted) list overlap. */
-export function hasOverlap(intervals: readonly Interval[]): boolean {
-  const sorted = [...intervals].sort(byStartThenEnd);
-  for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i].start < sorted[i - 1].end) return true;
-  }
-  return false;
-}
-
-/** Total length in ms. */
-export function totalLength(intervals: readonly Interval[]): number {
-  let t = 0;
-  for (const iv of intervals) t += iv.end - iv.start;
-  return t;
 }
 
 /**

@@ -1,4 +1,7 @@
-/** Public API of the pure scheduling engine. */
+/**
+ * Public API of the pure scheduling engine. It knows no provider and no database: it sees busy
+ * intervals (from any source), sessions and preferences, and returns a plan.
+ */
 export { planSchedule } from "./engine.ts";
 export type {
   Block,
@@ -24,23 +27,6 @@ export {
   ScheduleInputError,
   UNSCHEDULED_REASONS,
 } from "./types.ts";
-export {
-  calendarEventsToBusy,
-  calendarEventToBusy,
-  classifyEvent,
-  isBusyEvent,
-} from "./busy_policy.ts";
-export type {
-  BusyDecision,
-  BusyDecisionRule,
-  BusyPolicyPrefs,
-  CalendarEventRow,
-  GoogleEventStatus,
-  GoogleEventType,
-  GoogleResponseStatus,
-  GoogleTransparency,
-} from "./busy_policy.ts";
 export { blockKey, diffPlans, keyBlocks } from "./diff.ts";
-export { Hash64, hashScheduleInput, Multiset } from "./hash.ts";
-export { mergeSorted, normalize, subtract, unionOfBounds, widen } from "./intervals.ts";
+export { clip, mergeSorted, normalize, subtract, unionOfBounds } from "./intervals.ts";
 export { localTimeToEpochMs, parseWorkingHours, workingWindows } from "./working_windows.ts";

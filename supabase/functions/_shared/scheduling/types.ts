@@ -14,12 +14,11 @@ export interface Interval {
 }
 
 /**
- * One already-classified busy interval. Any source (Google Calendar, Calendly, a manual
- * "blocked" entry, ...) plugs in by producing these; the engine never looks at `source`
- * except for hashing, so a new source needs no engine change.
+ * One already-classified busy interval. Any source plugs in by producing these; the engine
+ * never looks at `source`, so a new source needs no engine change.
  */
 export interface BusySource {
-  /** Where the busy time comes from, e.g. `"google"`, `"calendly"`. */
+  /** Where the busy time comes from (opaque to the engine). */
   source: string;
   /** Identifier within the source (event id, booking id, ...). */
   id: string;
@@ -82,7 +81,7 @@ export interface Preferences {
   freeze_hours: number;
   /** Plan from `now` to `now + horizon_days * 24h`. */
   horizon_days: number;
-  /** Used by the busy policy (`busy_policy.ts`), not by the engine. Default `true`. */
+  /** Whether tentative busy time counts (applied by the planning job, not by the engine). */
   tentative_is_busy?: boolean;
   /**
    * New blocks start on multiples of this many minutes (epoch-aligned, so also aligned in every
@@ -178,8 +177,6 @@ export interface ScheduleResult {
   placed: number;
   unscheduled: { id: string; reason: UnscheduledReason }[];
   diff: PlanDiff;
-  /** 16 hex chars, see `hash.ts`. */
-  input_hash: string;
 }
 
 /** Thrown for structurally invalid input (bad time zone, malformed HH:MM, duplicate ids...). */

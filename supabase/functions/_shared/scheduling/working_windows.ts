@@ -16,7 +16,7 @@
  * days within ±1 day of a transition; every other day is computed with integer arithmetic.
  */
 import { Temporal } from "temporal-polyfill";
-import { normalize } from "./intervals.ts";
+import { clip, normalize } from "./intervals.ts";
 import {
   DAY_MS,
   type Interval,
@@ -154,12 +154,5 @@ export function workingWindows(
       }
     }
   }
-  const merged = normalize(raw);
-  const out: Interval[] = [];
-  for (const iv of merged) {
-    const s = iv.start > from ? iv.start : from;
-    const e = iv.end < to ? iv.end : to;
-    if (e > s) out.push({ start: s, end: e });
-  }
-  return out;
+  return clip(normalize(raw), from, to);
 }

@@ -1,29 +1,19 @@
-// Small cryptographic helpers on Web Crypto: encrypting OAuth refresh tokens at rest
-// (AES-256-GCM, key from a function secret, so the database alone can never decrypt them),
-// hashing channel secrets, random tokens, and constant-time comparison.
+// Cryptographic helpers on Web Crypto and node:crypto: sealing secrets at rest (AES-256-GCM,
+// key from a function secret, so the database alone can never open them), SHA-256 and
+// HMAC-SHA256 digests (channel tokens, webhook signatures), random tokens, and constant-time
+// comparison. Encodings come from node:buffer; comparison from node:crypto's timingSafeEqual.
+import { Buffer } from "node:buffer";
+import { timingSafeEqual as nodeTimingSafeEqual } from "node:crypto";
 
 const VERSION = "v1";
-
-function base64ToBytes(value: string): Uint8Array {
-  return Uint8Array.from(atob(value), (char) => char.charCodeAt(0));
-}
-
-function bytesToBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}
-
-function bytesToHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
-}
+const encoder = new TextEncoder();
 
 const keyCache = new Map<string, Promise<CryptoKey>>();
 
 function importKey(base64Key: string): Promise<CryptoKey> {
   let key = keyCache.get(base64Key);
   if (!key) {
-    const raw = base64ToBytes(base64Key);
+    const raw = Buffer.from(base64Key, "base64");
     if (raw.length !== 32) {
       throw new Error("TOKEN_ENCRYPTION_KEY must be base64 of exactly 32 bytes (AES-256)");
     }
@@ -34,25 +24,27 @@ function importKey(base64Key: string): Promise<CryptoKey> {
 }
 
 /**
- * Encrypts with a fresh 96-bit IV. `context` (e.g. the connection id) is bound as additional
- * authenticated data, so a ciphertext copied to another row does not decrypt there.
+ * Seals with a fresh 96-bit IV. `context` is bound as additional authenticated data, so a
+ * ciphertext copied to another row (another context) does not open there.
  * Output: `v1.<iv base64>.<ciphertext+tag base64>`.
  */
-export async function encryptSecret(
+export async function sealSecret(
   plaintext: string,
   base64Key: string,
   context: string,
 ): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const ciphertext = await crypto.subtle.encrypt(
-    { name: "AES-GCM", iv, additionalData: new TextEncoder().encode(context) },
+    { name: "AES-GCM", iv, additionalData: encoder.encode(context) },
     await importKey(base64Key),
-    new TextEncoder().encode(plaintext),
+    encoder.encode(plaintext),
   );
-  return `${VERSION}.${bytesToBase64(iv)}.${bytesToBase64(new Uint8Array(ciphertext))}`;
+  return `${VERSION}.${Buffer.from(iv).toString("base64")}.${
+    Buffer.from(ciphertext).toString("base64")
+  }`;
 }
 
-export async function decryptSecret(
+export async function openSecret(
   sealed: string,
   base64Key: string,
   context: string,
@@ -60,31 +52,47 @@ export async function decryptSecret(
   const [version, iv, ciphertext] = sealed.split(".");
   if (version !== VERSION || !iv || !ciphertext) throw new Error("unrecognised ciphertext format");
   const plaintext = await crypto.subtle.decrypt(
-    { name: "AES-GCM", iv: base64ToBytes(iv), additionalData: new TextEncoder().encode(context) },
+    {
+      name: "AES-GCM",
+      iv: Buffer.from(iv, "base64"),
+      additionalData: encoder.encode(context),
+    },
     await importKey(base64Key),
-    base64ToBytes(ciphertext),
+    Buffer.from(ciphertext, "base64"),
   );
   return new TextDecoder().decode(plaintext);
 }
 
 export async function sha256Hex(value: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
-  return bytesToHex(new Uint8Array(digest));
+  return Buffer.from(await crypto.subtle.digest("SHA-256", encoder.encode(value))).toString("hex");
+}
+
+/** Hex HMAC-SHA256 of `message` (bytes or text) keyed with `key` (webhook signatures). */
+export async function hmacSha256Hex(key: string, message: string | Uint8Array): Promise<string> {
+  const cryptoKey = await crypto.subtle.importKey(
+    "raw",
+    encoder.encode(key),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const data = typeof message === "string" ? encoder.encode(message) : message;
+  return Buffer.from(await crypto.subtle.sign("HMAC", cryptoKey, data)).toString("hex");
 }
 
 /** URL-safe random token with `bytes` bytes of entropy. */
 export function randomToken(bytes = 32): string {
-  return bytesToBase64(crypto.getRandomValues(new Uint8Array(bytes)))
-    .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString("base64url");
 }
 
-/** Compares two strings in time independent of where they differ. */
-export function constantTimeEqual(a: string, b: string): boolean {
-  const left = new TextEncoder().encode(a);
-  const right = new TextEncoder().encode(b);
-  let difference = left.length ^ right.length;
-  for (let i = 0; i < Math.max(left.length, right.length); i++) {
-    difference |= (left[i] ?? 0) ^ (right[i] ?? 0);
-  }
-  return difference === 0;
+/**
+ * Compares two strings in time independent of their content and length: both are hashed to 32
+ * bytes first, so timingSafeEqual (which needs equal lengths) never reveals the length either.
+ */
+export async function timingSafeEqual(a: string, b: string): Promise<boolean> {
+  const [left, right] = await Promise.all([
+    crypto.subtle.digest("SHA-256", encoder.encode(a)),
+    crypto.subtle.digest("SHA-256", encoder.encode(b)),
+  ]);
+  return nodeTimingSafeEqual(new Uint8Array(left), new Uint8Array(right));
 }

@@ -1,142 +1,202 @@
-// The Google sync of one calendar, following Google's sync-token protocol: claim the calendar
-// (one sync at a time), page events.list from the stored sync token (or a full sync), store each
-// page idempotently, and move the token only with the last page. A 410 fullSyncRequired restarts
-// as a full sync whose leftovers are removed at the end. A notification that arrived during the
-// run leaves the calendar marked, and exactly one follow-up run picks it up.
-// Pure of I/O details: the store, the Google lister and the clock are injected.
+// The sync of one watched calendar, the same for every provider: claim the calendar (one run at
+// a time), page the provider's changes from the stored cursor (or a full sync), store each page
+// under the claim, and move the cursor only with the last page. A claim is short and extended
+// while the run makes progress (each stored page, and a heartbeat during long provider calls),
+// so a crashed run blocks the calendar for seconds, not minutes. The last page's store also
+// releases the claim and, if the calendar was marked meanwhile, hands back the follow-up's claim
+// (exactly one follow-up however many notifications arrived). A cursor the provider rejects
+// restarts as a full sync in a new generation, whose leftovers go when it completes.
+// Pure of I/O details: the store, the provider's strategy and the clock are injected.
+import { type Clock, systemClock } from "../clock.ts";
+import { describeError, ReauthRequiredError } from "../net/provider_error.ts";
+import type { SyncStore } from "./store.ts";
 import {
-  type EventLister,
-  GoogleApiError,
-  pageEventSync,
-  ReauthRequiredError,
-} from "../google/mod.ts";
-import type { GoogleSyncStore, SyncClaim, SyncTarget } from "./google_store.ts";
-import { toMirrorPage } from "./google_event_rows.ts";
+  type ChangeStrategy,
+  type ClaimRefusal,
+  CursorExpiredError,
+  type SyncClaim,
+  type SyncTarget,
+} from "./types.ts";
 
-export interface GoogleSyncDependencies {
-  store: GoogleSyncStore;
-  lister: EventLister;
-  now: () => number;
-  /** How far back a full sync reads (days before now, on event end). */
-  pastDays: number;
-  /** How long a claim holds before another run may take the calendar over. */
-  leaseSeconds?: number;
+export interface SyncRunDependencies {
+  store: SyncStore;
+  /** The provider's strategy for a claim's connection (built once per run). */
+  strategy: (claim: SyncClaim, target: SyncTarget) => ChangeStrategy | Promise<ChangeStrategy>;
+  clock?: Clock;
+  /** How long a claim holds without progress. */
+  leaseSeconds: number;
+  /** Called once per call whose stored pages changed busy time (the plan mark is already set). */
+  onBusyChanged?: (userId: string) => Promise<void> | void;
+  log?: (line: string) => void;
+  /** Follow-ups one call runs at most (a calendar that keeps changing is left marked). */
+  maxRuns?: number;
 }
 
-export interface GoogleSyncSummary {
+export interface SyncSummary {
   /** Claims taken: 0 when another run holds the calendar or nothing was marked. */
   runs: number;
+  /** Why nothing ran, when nothing ran. */
+  refused?: ClaimRefusal;
   fullSync: boolean;
   pages: number;
   upserted: number;
   deleted: number;
   busyChanged: boolean;
+  /** Provider API requests made by this call. */
+  apiRequests: number;
+  /** A newer run took the calendar over (our lease had run out). */
+  lost: boolean;
 }
 
-const DEFAULT_LEASE_SECONDS = 300;
+class LeaseLostError extends Error {}
 
-function describe(error: unknown): string {
-  if (error instanceof GoogleApiError) {
-    return `${error.kind}${error.reason ? ` (${error.reason})` : ""}: ${error.message}`;
-  }
-  return error instanceof Error ? error.message : String(error);
-}
-
-async function pageIntoMirror(
-  deps: GoogleSyncDependencies,
+/** Extends the claim every third of the lease while `work` runs; stops when it settles. */
+async function withHeartbeat<T>(
+  deps: SyncRunDependencies,
   target: SyncTarget,
-  summary: GoogleSyncSummary,
-  start: { syncToken: string | null; generation: number; timeZone: string | null },
-): Promise<void> {
-  const isFullSync = start.syncToken === null;
-  summary.fullSync ||= isFullSync;
-  const timeMin = isFullSync
-    ? new Date(deps.now() - deps.pastDays * 86_400_000).toISOString()
-    : undefined;
-  let timeZone = start.timeZone;
-  for await (
-    const page of pageEventSync(deps.lister, {
-      calendarId: target.calendarId,
-      syncToken: start.syncToken,
-      timeMin,
-    })
-  ) {
-    summary.pages++;
-    timeZone = page.timeZone ?? timeZone;
-    const isLastPage = page.nextSyncToken !== undefined;
-    // Google may send empty pages mid-sequence; only the last one carries something to store.
-    if (page.items.length === 0 && !isLastPage) continue;
-    const mirror = toMirrorPage(page.items, timeZone ?? "UTC");
-    const stored = await deps.store.storePage({
-      ...target,
-      generation: start.generation,
-      events: mirror.events,
-      cancelledIds: mirror.cancelledIds,
-      isFullSync,
-      nextSyncToken: page.nextSyncToken ?? null,
-      timeZone,
-    });
-    // A newer full sync owns the calendar now (our lease ran out): stop without writing more.
-    if (stored.stale) return;
-    summary.upserted += stored.upserted;
-    summary.deleted += stored.deleted;
-    summary.busyChanged ||= stored.busyChanged;
+  claim: { claim: string },
+  work: () => Promise<T>,
+): Promise<T> {
+  let lost = false;
+  const timer = setInterval(() => {
+    deps.store.extendLease(target, claim.claim, deps.leaseSeconds)
+      .then((ours) => {
+        if (!ours) lost = true;
+      })
+      .catch(() => {/* the next store call decides */});
+  }, Math.max(500, (deps.leaseSeconds * 1000) / 3));
+  try {
+    const result = await work();
+    if (lost) throw new LeaseLostError();
+    return result;
+  } finally {
+    clearInterval(timer);
   }
 }
 
-async function syncClaimed(
-  deps: GoogleSyncDependencies,
+/** One claimed run: every page stored; returns the follow-up claim if the store handed one. */
+async function runClaimed(
+  deps: SyncRunDependencies,
   target: SyncTarget,
   claim: SyncClaim,
-  summary: GoogleSyncSummary,
-): Promise<void> {
-  try {
-    await pageIntoMirror(deps, target, summary, claim);
-  } catch (error) {
-    if (!(error instanceof GoogleApiError) || error.kind !== "full_sync_required") throw error;
-    // Never swallow a 410: start a new generation and read everything again.
-    const generation = await deps.store.restartFullSync(target);
-    await pageIntoMirror(deps, target, summary, {
-      syncToken: null,
-      generation,
-      timeZone: claim.timeZone,
-    });
+  strategy: ChangeStrategy,
+  summary: SyncSummary,
+): Promise<SyncClaim | null> {
+  let generation = claim.generation;
+  let cursor = claim.cursor;
+  for (let restarted = false;;) {
+    const isFullSync = cursor === null;
+    summary.fullSync ||= isFullSync;
+    try {
+      for await (const page of strategy.pages({ cursor, timeZone: claim.timeZone })) {
+        summary.pages++;
+        const isLast = page.nextCursor !== undefined;
+        // Providers may send empty pages mid-sequence; only the last one must be stored.
+        if (!isLast && page.items.length === 0 && page.removedIds.length === 0) continue;
+        const stored = await deps.store.storePage({
+          ...target,
+          claim: claim.claim,
+          generation,
+          page,
+          isFullSync,
+          sweep: strategy.fullSyncSweep(),
+          leaseSeconds: deps.leaseSeconds,
+        });
+        if (stored.status === "lost") throw new LeaseLostError();
+        summary.upserted += stored.upserted;
+        summary.deleted += stored.deleted;
+        summary.busyChanged ||= stored.busyChanged;
+        if (stored.finished) return stored.followUp;
+      }
+      throw new Error("the provider's pages ended without a cursor");
+    } catch (error) {
+      if (!(error instanceof CursorExpiredError) || restarted) throw error;
+      // Never swallow an expired cursor: start a new generation and read everything again.
+      const next = await deps.store.restartFull(target, claim.claim);
+      if (next === null) throw new LeaseLostError();
+      generation = next;
+      cursor = null;
+      restarted = true;
+    }
   }
 }
 
 /**
- * Runs the calendar's sync if it is marked and free, then follow-ups while notifications keep
- * arriving. Throws the first failure after releasing the claim (the calendar stays marked, so the
- * next notification or the backup cron converges); `invalid_grant` also flags the connection.
+ * Syncs the calendar if it is marked and free, then the follow-ups of notifications that
+ * arrived meanwhile. A failure releases the claim with the error and rethrows (the calendar
+ * stays marked, so the next notification, backup or sweep converges); `invalid_grant` also
+ * flags the connection. `initialClaim` lets a caller that already holds a claim start with it.
  */
-export async function syncGoogleCalendar(
-  deps: GoogleSyncDependencies,
+export async function syncCalendar(
+  deps: SyncRunDependencies,
   target: SyncTarget,
-): Promise<GoogleSyncSummary> {
-  const summary: GoogleSyncSummary = {
+  initialClaim?: SyncClaim,
+): Promise<SyncSummary> {
+  const clock = deps.clock ?? systemClock;
+  const summary: SyncSummary = {
     runs: 0,
     fullSync: false,
     pages: 0,
     upserted: 0,
     deleted: 0,
     busyChanged: false,
+    apiRequests: 0,
+    lost: false,
   };
-  const leaseSeconds = deps.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
-  for (;;) {
-    const claim = await deps.store.claimSync(target, leaseSeconds);
-    if (!claim) return summary;
-    summary.runs++;
-    try {
-      await syncClaimed(deps, target, claim, summary);
-    } catch (error) {
-      const reason = describe(error);
-      if (error instanceof ReauthRequiredError) {
-        await deps.store.markNeedsReauth(target.connectionId, reason);
+  const first: SyncClaim | ClaimRefusal = initialClaim ??
+    await deps.store.claim(target, deps.leaseSeconds);
+  if (typeof first === "string") return { ...summary, refused: first };
+  let claim: SyncClaim | null = first;
+
+  const userId = first.connection.user_id;
+  const provider = first.connection.provider;
+  const started = clock.monotonic();
+  const strategy = await deps.strategy(first, target);
+  const requestsBefore = strategy.requests();
+  const maxRuns = deps.maxRuns ?? 5;
+  try {
+    while (claim !== null) {
+      const current: SyncClaim = claim;
+      summary.runs++;
+      let followUp: SyncClaim | null;
+      try {
+        followUp = await withHeartbeat(
+          deps,
+          target,
+          current,
+          () => runClaimed(deps, target, current, strategy, summary),
+        );
+      } catch (error) {
+        if (error instanceof LeaseLostError) {
+          summary.lost = true;
+          return summary;
+        }
+        const reason = describeError(error).slice(0, 500);
+        if (error instanceof ReauthRequiredError) {
+          await deps.store.markNeedsReauth(target.connectionId, reason);
+        }
+        await deps.store.finish(target, current.claim, reason);
+        throw error;
       }
-      await deps.store.finishSync(target, reason);
-      throw error;
+      if (followUp && summary.runs >= maxRuns) {
+        // Leave the calendar marked for the next trigger rather than looping for ever.
+        await deps.store.finish(target, followUp.claim, null, { remark: true });
+        break;
+      }
+      claim = followUp;
     }
-    const { needsSync } = await deps.store.finishSync(target, null);
-    if (!needsSync) return summary;
+  } finally {
+    summary.apiRequests = strategy.requests() - requestsBefore;
+    if (summary.runs > 0) {
+      deps.log?.(
+        `[${provider}-sync] ${summary.fullSync ? "FULL" : "INCREMENTAL"} sync complete: ` +
+          `connection=${target.connectionId} calendar=${target.calendarId} runs=${summary.runs} ` +
+          `pages=${summary.pages} upserted=${summary.upserted} deleted=${summary.deleted} ` +
+          `busy_changed=${summary.busyChanged} api_requests=${summary.apiRequests} ` +
+          `ms=${Math.round(clock.monotonic() - started)}`,
+      );
+    }
   }
+  if (summary.busyChanged && deps.onBusyChanged) await deps.onBusyChanged(userId);
+  return summary;
 }

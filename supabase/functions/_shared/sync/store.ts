@@ -1,132 +1,160 @@
-// The database side of Google sync, as one interface the sync core depends on (so it is tested
-// with a fake), and its implementation over PostgREST RPCs: every step that must be atomic is a
-// single SQL function in supabase/migrations/*_google_calendar_sync.sql.
+// The database side of the sync core, as one port the runner depends on (tested with the
+// in-memory store beside it), and its implementation over PostgREST: every method is ONE call
+// of a service-only SQL function in supabase/migrations/*_sync_core.sql (one transaction each).
 import type { SupabaseClient } from "@supabase/supabase-js";
-import { unwrap } from "../db/clients.ts";
-
-export interface SyncTarget {
-  connectionId: string;
-  calendarId: string;
-}
-
-export interface SyncClaim {
-  /** null → a full sync. */
-  syncToken: string | null;
-  generation: number;
-  timeZone: string | null;
-}
-
-export interface MirrorEventInput {
-  external_id: string;
-  summary: string | null;
-  starts_at: string;
-  ends_at: string;
-  all_day: boolean;
-  status: string;
-  transparency: string;
-  self_response_status: string | null;
-  event_type: string;
-  recurring_event_id: string | null;
-  original_start_time: string | null;
-  ical_uid: string | null;
-  etag: string | null;
-  external_updated_at: string | null;
-  app_owned: boolean;
-  is_busy: boolean;
-  is_tentative: boolean;
-}
+import { rpc } from "../db/client.ts";
+import type {
+  ChangePage,
+  ClaimRefusal,
+  ConnectionRecord,
+  FullSyncSweep,
+  SyncClaim,
+  SyncTarget,
+} from "./types.ts";
 
 export interface StorePageInput extends SyncTarget {
+  claim: string;
   generation: number;
-  events: MirrorEventInput[];
-  cancelledIds: string[];
+  page: ChangePage;
   isFullSync: boolean;
-  /** Set on the last page only: moves the sync token in the same transaction. */
-  nextSyncToken: string | null;
-  timeZone: string | null;
+  sweep: FullSyncSweep;
+  leaseSeconds: number;
 }
 
-export interface StorePageResult {
-  stale: boolean;
-  upserted: number;
-  deleted: number;
-  busyChanged: boolean;
-}
+export type StorePageResult =
+  | { status: "lost" }
+  | {
+    status: "stored";
+    upserted: number;
+    deleted: number;
+    busyChanged: boolean;
+    /** The last page was stored and the claim released. */
+    finished: boolean;
+    /** Marked during the run: the follow-up's claim, already taken. */
+    followUp: SyncClaim | null;
+  };
 
-export interface GoogleSyncStore {
-  claimSync(target: SyncTarget, leaseSeconds: number): Promise<SyncClaim | null>;
-  restartFullSync(target: SyncTarget): Promise<number>;
-  storePage(page: StorePageInput): Promise<StorePageResult>;
-  finishSync(target: SyncTarget, error: string | null): Promise<{ needsSync: boolean }>;
+export interface SyncStore {
+  claim(target: SyncTarget, leaseSeconds: number): Promise<SyncClaim | ClaimRefusal>;
+  extendLease(target: SyncTarget, claim: string, leaseSeconds: number): Promise<boolean>;
+  /** A new generation for a full sync under the same claim; null when the claim is lost. */
+  restartFull(target: SyncTarget, claim: string): Promise<number | null>;
+  storePage(input: StorePageInput): Promise<StorePageResult>;
+  /** Ends a run without a last page (after a failure; `remark` keeps the calendar marked). */
+  finish(
+    target: SyncTarget,
+    claim: string,
+    error: string | null,
+    options?: { remark?: boolean },
+  ): Promise<{ finished: boolean; needsSync: boolean }>;
   markNeedsReauth(connectionId: string, reason: string): Promise<void>;
 }
 
-export class PostgrestGoogleSyncStore implements GoogleSyncStore {
-  constructor(private readonly db: SupabaseClient) {}
+interface ClaimPayload {
+  claimed: boolean;
+  reason?: ClaimRefusal;
+  claim: string;
+  cursor: string | null;
+  full_sync: boolean;
+  generation: number | string;
+  time_zone: string | null;
+  last_synced_at: string | null;
+  connection: ConnectionRecord;
+}
 
-  async claimSync(target: SyncTarget, leaseSeconds: number): Promise<SyncClaim | null> {
-    const claim = unwrap(
-      await this.db.rpc("google_claim_sync", {
+export function toSyncClaim(payload: ClaimPayload): SyncClaim {
+  return {
+    claim: payload.claim,
+    cursor: payload.cursor,
+    fullSync: payload.full_sync,
+    generation: Number(payload.generation),
+    timeZone: payload.time_zone,
+    lastSyncedAt: payload.last_synced_at,
+    connection: payload.connection,
+  };
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function createPostgrestSyncStore(db: SupabaseClient): SyncStore {
+  return {
+    async claim(target, leaseSeconds) {
+      const payload = await rpc<ClaimPayload>(db, "sync_claim", {
         p_connection_id: target.connectionId,
         p_calendar_id: target.calendarId,
         p_lease_seconds: leaseSeconds,
-      }),
-    ) as { sync_token: string | null; generation: number; time_zone: string | null } | null;
-    if (!claim) return null;
-    return {
-      syncToken: claim.sync_token,
-      generation: Number(claim.generation),
-      timeZone: claim.time_zone,
-    };
-  }
+      });
+      return payload.claimed ? toSyncClaim(payload) : payload.reason ?? "not_marked";
+    },
 
-  async restartFullSync(target: SyncTarget): Promise<number> {
-    const generation = unwrap(
-      await this.db.rpc("google_restart_full_sync", {
+    extendLease(target, claim, leaseSeconds) {
+      return rpc<boolean>(db, "sync_extend_lease", {
         p_connection_id: target.connectionId,
         p_calendar_id: target.calendarId,
-      }),
-    );
-    return Number(generation);
-  }
+        p_claim: claim,
+        p_lease_seconds: leaseSeconds,
+      });
+    },
 
-  async storePage(page: StorePageInput): Promise<StorePageResult> {
-    const result = unwrap(
-      await this.db.rpc("google_store_event_page", {
-        p_connection_id: page.connectionId,
-        p_calendar_id: page.calendarId,
-        p_generation: page.generation,
-        p_events: page.events,
-        p_cancelled_ids: page.cancelledIds,
-        p_is_full_sync: page.isFullSync,
-        p_next_sync_token: page.nextSyncToken,
-        p_time_zone: page.timeZone,
-      }),
-    ) as { stale: boolean; upserted?: number; deleted?: number; busy_changed?: boolean };
-    return {
-      stale: result.stale,
-      upserted: result.upserted ?? 0,
-      deleted: result.deleted ?? 0,
-      busyChanged: result.busy_changed ?? false,
-    };
-  }
-
-  async finishSync(target: SyncTarget, error: string | null): Promise<{ needsSync: boolean }> {
-    const result = unwrap(
-      await this.db.rpc("google_finish_sync", {
+    async restartFull(target, claim) {
+      const generation = await rpc<number | null>(db, "sync_restart_full", {
         p_connection_id: target.connectionId,
         p_calendar_id: target.calendarId,
+        p_claim: claim,
+      });
+      return generation === null ? null : Number(generation);
+    },
+
+    async storePage(input) {
+      const result = await rpc<{
+        status: "stored" | "lost";
+        upserted?: number;
+        deleted?: number;
+        busy_changed?: boolean;
+        finished?: boolean;
+        follow_up?: ClaimPayload | null;
+      }>(db, "sync_store_page", {
+        p_connection_id: input.connectionId,
+        p_calendar_id: input.calendarId,
+        p_claim: input.claim,
+        p_generation: input.generation,
+        p_items: input.page.items,
+        p_removed_ids: input.page.removedIds,
+        p_is_full: input.isFullSync,
+        p_next_cursor: input.page.nextCursor ?? null,
+        p_time_zone: input.page.timeZone ?? null,
+        p_unseen: input.sweep.unseen,
+        p_window_from: iso(input.sweep.windowFrom),
+        p_window_to: iso(input.sweep.windowTo),
+        p_lease_seconds: input.leaseSeconds,
+      });
+      if (result.status === "lost") return { status: "lost" };
+      return {
+        status: "stored",
+        upserted: result.upserted ?? 0,
+        deleted: result.deleted ?? 0,
+        busyChanged: result.busy_changed ?? false,
+        finished: result.finished ?? false,
+        followUp: result.follow_up ? toSyncClaim(result.follow_up) : null,
+      };
+    },
+
+    async finish(target, claim, error, options = {}) {
+      const result = await rpc<{ finished: boolean; needs_sync: boolean }>(db, "sync_finish", {
+        p_connection_id: target.connectionId,
+        p_calendar_id: target.calendarId,
+        p_claim: claim,
         p_error: error,
-      }),
-    ) as { needs_sync: boolean };
-    return { needsSync: result.needs_sync };
-  }
+        p_remark: options.remark ?? false,
+      });
+      return { finished: result.finished, needsSync: result.needs_sync };
+    },
 
-  async markNeedsReauth(connectionId: string, reason: string): Promise<void> {
-    unwrap(
-      await this.db.from("calendar_connections")
-        .update({ status: "needs_reauth", last_error: reason })
-        .eq("id", connectionId),
-    );
-  }
+    async markNeedsReauth(connectionId, reason) {
+      await rpc(db, "connection_mark_needs_reauth", {
+        p_connection_id: connectionId,
+        p_reason: reason,
+      });
+    },
+  };
 }

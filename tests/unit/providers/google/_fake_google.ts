@@ -1,6 +1,6 @@
 // Tiny fake of Google's token endpoint and Calendar API for unit tests (Deno.serve on port 0).
 // Handlers are scripted per test; every request is recorded for assertions.
-import type { GoogleConfig } from "../../../supabase/functions/_shared/google/mod.ts";
+import type { GoogleConfig } from "../../../../supabase/functions/_shared/providers/google/mod.ts";
 
 export interface RecordedRequest {
   method: string;
@@ -74,6 +74,7 @@ export function startFakeGoogle(opts: { prefix?: string } = {}): FakeGoogle {
       clientId: "client-id",
       clientSecret: "client-secret",
       oauthTokenUrl: `${base}/token`,
+      oauthRevokeUrl: `${base}/revoke`,
       calendarApiUrl: `${base}${prefix}/`,
     },
     requests,

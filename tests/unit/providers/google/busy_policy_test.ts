@@ -1,33 +1,35 @@
+// Google's busy policy, row by row, and how the mirror applies it to Google events with times.
 import assert from "node:assert/strict";
 import {
-  type CalendarEventRow,
-  calendarEventsToBusy,
-  calendarEventToBusy,
+  APP_EVENT_PROPERTY,
   classifyEvent,
+  type GoogleEventFacts,
   isBusyEvent,
-} from "../../../supabase/functions/_shared/scheduling/mod.ts";
+  toChangePage,
+} from "../../../../supabase/functions/_shared/providers/google/mod.ts";
 
-function ev(over: Partial<CalendarEventRow> = {}): CalendarEventRow {
+function ev(over: Partial<GoogleEventFacts> = {}): GoogleEventFacts {
   return {
-    id: "e1",
     status: "confirmed",
     transparency: "opaque",
     self_response_status: "accepted",
     event_type: "default",
     all_day: false,
-    starts_at: "2026-03-02T10:00:00Z",
-    ends_at: "2026-03-02T11:00:00Z",
     ...over,
   };
 }
 
 Deno.test("default opaque confirmed accepted event is busy, with its half-open interval", () => {
-  assert.deepEqual(calendarEventToBusy(ev()), {
-    source: "google",
+  const { items } = toChangePage([{
     id: "e1",
-    start: Date.parse("2026-03-02T10:00:00Z"),
-    end: Date.parse("2026-03-02T11:00:00Z"),
-  });
+    start: { dateTime: "2026-03-02T10:00:00Z" },
+    end: { dateTime: "2026-03-02T11:00:00Z" },
+    attendees: [{ email: "me@example.test", self: true, responseStatus: "accepted" }],
+  }], "UTC");
+  assert.deepEqual(
+    items.map((i) => [i.external_id, i.is_busy, Date.parse(i.starts_at), Date.parse(i.ends_at)]),
+    [["e1", true, Date.parse("2026-03-02T10:00:00Z"), Date.parse("2026-03-02T11:00:00Z")]],
+  );
   assert.equal(isBusyEvent(ev({ self_response_status: null })), true); // organiser / no attendees
   assert.equal(isBusyEvent(ev({ event_type: "fromGmail" })), true);
 });
@@ -79,17 +81,32 @@ Deno.test("needsAction (unanswered invitation) → busy", () => {
   assert.equal(classifyEvent(ev({ self_response_status: "needsAction" })).rule, "needs_action");
 });
 
-Deno.test("invalid or empty times are never busy; list helper drops free events", () => {
-  assert.equal(calendarEventToBusy(ev({ ends_at: "2026-03-02T10:00:00Z" })), null);
-  assert.equal(calendarEventToBusy(ev({ starts_at: "garbage" })), null);
-  const busy = calendarEventsToBusy(
-    [
-      ev({ id: "a" }),
-      ev({ id: "b", status: "cancelled" }),
-      ev({ id: "c", starts_at: 1000, ends_at: 2000 }),
-    ],
-    {},
-    "calendly",
-  );
-  assert.deepEqual(busy.map((b) => [b.id, b.source]), [["a", "calendly"], ["c", "calendly"]]);
+Deno.test("invalid or empty times are never busy; cancelled items leave the mirror", () => {
+  const at = (h: number) => `2026-03-02T${String(h).padStart(2, "0")}:00:00Z`;
+  const page = toChangePage([
+    { id: "a", start: { dateTime: at(10) }, end: { dateTime: at(11) } },
+    { id: "b", status: "cancelled" },
+    { id: "empty", start: { dateTime: at(10) }, end: { dateTime: at(10) } },
+    { id: "inverted", start: { dateTime: at(11) }, end: { dateTime: at(10) } },
+    { id: "no-times" },
+  ], "UTC");
+  assert.deepEqual(page.removedIds, ["b"]);
+  assert.deepEqual(page.items.map((i) => [i.external_id, i.is_busy]), [
+    ["a", true],
+    ["empty", false],
+    ["inverted", false],
+  ]);
+});
+
+Deno.test("an event this bundle wrote (its private property) is never busy for its user", () => {
+  assert.equal(isBusyEvent(ev({ app_owned: true })), false);
+  assert.equal(classifyEvent(ev({ app_owned: true, event_type: "outOfOffice" })).rule, "app_owned");
+  const { items } = toChangePage([{
+    id: "mine",
+    start: { dateTime: "2026-03-02T10:00:00Z" },
+    end: { dateTime: "2026-03-02T11:00:00Z" },
+    extendedProperties: { private: { [APP_EVENT_PROPERTY]: "block-1" } },
+  }], "UTC");
+  assert.equal(items[0].is_busy, false);
+  assert.equal(items[0].app_tag, "block-1");
 });

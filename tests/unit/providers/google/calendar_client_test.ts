@@ -4,7 +4,7 @@ import {
   GoogleCalendarClient,
   type GoogleCalendarClientOptions,
   ReauthRequiredError,
-} from "../../../supabase/functions/_shared/google/mod.ts";
+} from "../../../../supabase/functions/_shared/providers/google/mod.ts";
 import { type FakeGoogle, fakeTimers, googleError, startFakeGoogle } from "./_fake_google.ts";
 
 function client(g: FakeGoogle, extra: Partial<GoogleCalendarClientOptions> = {}) {
@@ -13,7 +13,7 @@ function client(g: FakeGoogle, extra: Partial<GoogleCalendarClientOptions> = {})
   const c = new GoogleCalendarClient({
     config: g.config,
     refreshToken: "RT",
-    now: () => now,
+    clock: { now: () => now, monotonic: () => now },
     sleep: t.sleep,
     random: t.random,
     ...extra,

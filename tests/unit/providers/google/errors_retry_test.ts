@@ -7,7 +7,7 @@ import {
   parseRetryAfter,
   ReauthRequiredError,
   withBackoff,
-} from "../../../supabase/functions/_shared/google/mod.ts";
+} from "../../../../supabase/functions/_shared/providers/google/mod.ts";
 import { fakeTimers } from "./_fake_google.ts";
 
 const body = (code: number, reason?: string) => ({
@@ -35,7 +35,7 @@ Deno.test("classifier: status + reason table", () => {
     [404, body(404, "notFound"), "not_found", false],
     [400, body(400, "timeRangeEmpty"), "permanent", false],
     [409, body(409, "duplicate"), "permanent", false],
-    [412, body(412, "conditionNotMet"), "permanent", false],
+    [412, body(412, "conditionNotMet"), "precondition_failed", false],
   ];
   for (const [status, b, kind, retryable] of cases) {
     const e = classifyGoogleError(status, b);

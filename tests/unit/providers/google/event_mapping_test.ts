@@ -3,7 +3,7 @@ import {
   APP_EVENT_PROPERTY,
   isCancelled,
   mapGoogleEvent,
-} from "../../../supabase/functions/_shared/google/mod.ts";
+} from "../../../../supabase/functions/_shared/providers/google/mod.ts";
 
 const NY = "America/New_York";
 
@@ -67,6 +67,7 @@ Deno.test("mapping: timed events with offsets and with a zone but no offset", ()
     etag: '"3181161784712000"',
     external_updated_at: "2026-03-01T12:00:00.123Z",
     app_owned: true,
+    app_tag: "block-1",
     ical_uid: "t1@google.com",
   });
   const noOffset = mapGoogleEvent({

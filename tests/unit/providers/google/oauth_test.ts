@@ -2,33 +2,44 @@ import assert from "node:assert/strict";
 import {
   GoogleApiError,
   GoogleConfigError,
-  googleConfigFromEnv,
   GoogleOAuth,
+  googleSettings,
   ReauthRequiredError,
-} from "../../../supabase/functions/_shared/google/mod.ts";
+} from "../../../../supabase/functions/_shared/providers/google/mod.ts";
+import { ConfigError, parseConfig } from "../../../../supabase/functions/_shared/config.ts";
 import { type RecordedRequest, startFakeGoogle } from "./_fake_google.ts";
 
 Deno.test("config: defaults, overrides, trailing slash, missing secrets", () => {
-  const env = (vars: Record<string, string>) => (name: string) => vars[name];
-  const base = { GOOGLE_CLIENT_ID: "id", GOOGLE_CLIENT_SECRET: "secret" };
-  const d = googleConfigFromEnv(env(base));
+  const base = {
+    SUPABASE_URL: "http://localhost:54321",
+    SUPABASE_ANON_KEY: "anon",
+    SUPABASE_SERVICE_ROLE_KEY: "service",
+    TOKEN_ENCRYPTION_KEY: "bG9jYWwtc3RhY2stb25seS1kby1ub3QtZGVwbG95ISE=",
+    GOOGLE_CLIENT_ID: "id",
+    GOOGLE_CLIENT_SECRET: "secret",
+  };
+  const settings = (vars: Record<string, string>) => googleSettings(parseConfig(vars));
+  const d = settings(base);
   assert.equal(d.oauthTokenUrl, "https://oauth2.googleapis.com/token");
+  assert.equal(d.oauthRevokeUrl, "https://oauth2.googleapis.com/revoke");
   assert.equal(d.calendarApiUrl, "https://www.googleapis.com/");
-  const o1 = googleConfigFromEnv(env({ ...base, GOOGLE_CALENDAR_API_URL: "http://emu:9000" }));
-  const o2 = googleConfigFromEnv(env({ ...base, GOOGLE_CALENDAR_API_URL: "http://emu:9000/g/" }));
+  const o1 = settings({ ...base, GOOGLE_CALENDAR_API_URL: "http://emu:9000" });
+  const o2 = settings({ ...base, GOOGLE_CALENDAR_API_URL: "http://emu:9000/g/" });
   assert.equal(o1.calendarApiUrl, "http://emu:9000/");
   assert.equal(o2.calendarApiUrl, "http://emu:9000/g/");
-  assert.throws(() => googleConfigFromEnv(env({ GOOGLE_CLIENT_ID: "id" })), GoogleConfigError);
-  assert.throws(
-    () => googleConfigFromEnv(env({ ...base, GOOGLE_OAUTH_TOKEN_URL: "not a url" })),
-    GoogleConfigError,
-  );
+  const { GOOGLE_CLIENT_SECRET: _secret, ...withoutSecret } = base;
+  assert.throws(() => settings(withoutSecret), ConfigError);
+  assert.throws(() => settings({ ...base, GOOGLE_CLIENT_SECRET: "  " }), ConfigError);
+  assert.throws(() => settings({ ...base, GOOGLE_OAUTH_TOKEN_URL: "not a url" }), ConfigError);
 });
 
 Deno.test("refresh: success sends the documented form and computes expiresAt from the clock", async () => {
   const g = startFakeGoogle();
   try {
-    const oauth = new GoogleOAuth({ config: g.config, now: () => 1_000_000 });
+    const oauth = new GoogleOAuth({
+      config: g.config,
+      clock: { now: () => 1_000_000, monotonic: () => 0 },
+    });
     const grant = await oauth.refreshAccessToken("RT-1");
     assert.equal(grant.accessToken, "AT1");
     assert.equal(grant.expiresAt, 1_000_000 + 3599 * 1000);
@@ -58,7 +69,10 @@ Deno.test("refresh: a rotated refresh_token in the response is surfaced", async 
     })
   );
   try {
-    const grant = await new GoogleOAuth({ config: g.config, now: () => 0 }).refreshAccessToken(
+    const grant = await new GoogleOAuth({
+      config: g.config,
+      clock: { now: () => 0, monotonic: () => 0 },
+    }).refreshAccessToken(
       "RT-1",
     );
     assert.equal(grant.refreshToken, "RT-2");
@@ -152,7 +166,10 @@ Deno.test("code exchange: returns refresh token, access token, expiry and scope"
     });
   });
   try {
-    const oauth = new GoogleOAuth({ config: g.config, now: () => 5000 });
+    const oauth = new GoogleOAuth({
+      config: g.config,
+      clock: { now: () => 5000, monotonic: () => 0 },
+    });
     const grant = await oauth.exchangeAuthorizationCode("CODE", "https://app.example/cb");
     assert.deepEqual(grant, {
       refreshToken: "RT",

@@ -4,7 +4,7 @@ import {
   GoogleApiError,
   GoogleCalendarClient,
   pageEventSync,
-} from "../../../supabase/functions/_shared/google/mod.ts";
+} from "../../../../supabase/functions/_shared/providers/google/mod.ts";
 import { type FakeGoogle, fakeTimers, googleError, startFakeGoogle } from "./_fake_google.ts";
 
 const FORBIDDEN_WITH_SYNC_TOKEN = [
@@ -25,7 +25,7 @@ function makeClient(g: FakeGoogle) {
     c: new GoogleCalendarClient({
       config: g.config,
       refreshToken: "RT",
-      now: () => 0,
+      clock: { now: () => 0, monotonic: () => 0 },
       sleep: t.sleep,
       random: t.random,
     }),

@@ -1,12 +1,13 @@
 /**
- * THE busy policy: which mirrored calendar events block time. The engine itself only sees
- * already-classified {@link BusySource} intervals; this module is the single place where a
- * Google Calendar event row becomes (or does not become) busy time.
+ * Google's busy policy: which Google Calendar events block the user's time. The scheduling
+ * engine never sees a Google event; the sync classifies each event once, when it is stored
+ * (providers/google/mirror.ts), and the planner reads only the resulting busy intervals.
  *
  * Rules are evaluated top to bottom; the first matching row decides.
  *
  * | # | event                                                        | result                    |
  * |---|--------------------------------------------------------------|---------------------------|
+ * | 0 | written by this bundle (a planned session block, `app_owned`) | free (it is the plan itself) |
  * | 1 | `status = "cancelled"`                                       | free                      |
  * | 2 | `transparency = "transparent"` ("show me as available")      | free                      |
  * | 3 | `self_response_status = "declined"`                          | free                      |
@@ -26,8 +27,6 @@
  * - `event_type = "fromGmail"` (flights, reservations) follows the generic rows.
  * - Events with unparsable or empty times (`ends_at <= starts_at`) are never busy.
  */
-import type { BusySource, Preferences } from "./types.ts";
-
 export type GoogleEventStatus = "confirmed" | "tentative" | "cancelled";
 export type GoogleTransparency = "opaque" | "transparent";
 export type GoogleResponseStatus = "accepted" | "tentative" | "needsAction" | "declined";
@@ -39,24 +38,25 @@ export type GoogleEventType =
   | "birthday"
   | "fromGmail";
 
-/** A mirrored Google Calendar event row (only the fields the policy needs). */
-export interface CalendarEventRow {
-  id: string;
+/** What of a Google event the policy reads. */
+export interface GoogleEventFacts {
   status: GoogleEventStatus;
   transparency: GoogleTransparency;
   self_response_status: GoogleResponseStatus | null;
   event_type: GoogleEventType;
   all_day: boolean;
-  /** ISO 8601 instant string (with offset) or epoch ms. */
-  starts_at: string | number;
-  /** ISO 8601 instant string (with offset) or epoch ms. Exclusive. */
-  ends_at: string | number;
+  /** Written by this bundle (carries its private extended property). */
+  app_owned?: boolean;
 }
 
-export type BusyPolicyPrefs = Pick<Preferences, "tentative_is_busy">;
+export interface BusyPolicyPrefs {
+  /** Whether tentative time counts as busy (the user's preference; default true). */
+  tentative_is_busy?: boolean;
+}
 
 /** Which row of the policy table decided; useful for logging and tests. */
 export type BusyDecisionRule =
+  | "app_owned"
   | "cancelled"
   | "transparent"
   | "declined"
@@ -74,10 +74,8 @@ export interface BusyDecision {
 }
 
 /** Classifies an event according to the table above (ignores its times). */
-export function classifyEvent(
-  event: Omit<CalendarEventRow, "id" | "starts_at" | "ends_at">,
-  prefs: BusyPolicyPrefs = {},
-): BusyDecision {
+export function classifyEvent(event: GoogleEventFacts, prefs: BusyPolicyPrefs = {}): BusyDecision {
+  if (event.app_owned) return { busy: false, rule: "app_owned" };
   if (event.status === "cancelled") return { busy: false, rule: "cancelled" };
   if (event.transparency === "transparent") return { busy: false, rule: "transparent" };
   if (event.self_response_status === "declined") return { busy: false, rule: "declined" };
@@ -95,44 +93,6 @@ export function classifyEvent(
 }
 
 /** True if the event blocks time under the policy (ignores its times). */
-export function isBusyEvent(
-  event: Omit<CalendarEventRow, "id" | "starts_at" | "ends_at">,
-  prefs: BusyPolicyPrefs = {},
-): boolean {
+export function isBusyEvent(event: GoogleEventFacts, prefs: BusyPolicyPrefs = {}): boolean {
   return classifyEvent(event, prefs).busy;
-}
-
-function toEpochMs(v: string | number): number {
-  return typeof v === "number" ? v : Date.parse(v);
-}
-
-/**
- * Converts a mirrored Google event row into a busy interval, or `null` when it is free under
- * the policy or has no valid time range. All-day OOO rows are expected to carry the instants
- * of the local day boundaries (as mirrored), which are used as-is.
- */
-export function calendarEventToBusy(
-  event: CalendarEventRow,
-  prefs: BusyPolicyPrefs = {},
-  source = "google",
-): BusySource | null {
-  if (!isBusyEvent(event, prefs)) return null;
-  const start = toEpochMs(event.starts_at);
-  const end = toEpochMs(event.ends_at);
-  if (!Number.isFinite(start) || !Number.isFinite(end) || end <= start) return null;
-  return { source, id: event.id, start, end };
-}
-
-/** Maps a list of event rows to busy intervals (free ones dropped). */
-export function calendarEventsToBusy(
-  events: readonly CalendarEventRow[],
-  prefs: BusyPolicyPrefs = {},
-  source = "google",
-): BusySource[] {
-  const out: BusySource[] = [];
-  for (const e of events) {
-    const b = calendarEventToBusy(e, prefs, source);
-    if (b !== null) out.push(b);
-  }
-  return out;
 }

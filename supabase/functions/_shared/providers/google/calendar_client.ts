@@ -1,21 +1,20 @@
-// Google Calendar v3 client for ONE connection (one refresh token).
+// Google Calendar v3 client for ONE connection.
 //
 // Requests are built by googleapis-common's `createAPIRequest` (URL templating with path-param
-// encoding, `rootUrl` rewriting, repeat-style array query params) and sent through the connection's
-// OAuth2Client, which only attaches the bearer token: refresh timing, the single 401 retry and
-// backoff are decided here, against an injected clock, so behaviour is testable and observable.
+// encoding, `rootUrl` rewriting, repeat-style array query params) and sent through an
+// OAuth2Client that only attaches the bearer token. Tokens come from the shared TokenSource
+// (sync/token_source.ts) and every call goes through the shared authorizedCall (one forced
+// refresh on 401, backoff on transient failures), against an injected clock.
 
 import { createAPIRequest, type MethodOptions } from "googleapis-common";
 import type { OAuth2Client } from "google-auth-library";
+import { type Clock, systemClock } from "../../clock.ts";
+import { authorizedCall } from "../../net/authorized_call.ts";
+import { type BackoffOptions, type Sleep } from "../../net/retry.ts";
+import { type AccessToken, type TokenGrant, TokenSource } from "../../sync/token_source.ts";
 import type { GoogleConfig } from "./config.ts";
 import { GoogleApiError, isRetryableError, toGoogleApiError } from "./errors.ts";
-import {
-  type AccessTokenGrant,
-  createOAuth2Client,
-  GoogleOAuth,
-  type GoogleTransportOptions,
-} from "./oauth.ts";
-import { type BackoffOptions, type Sleep, withBackoff } from "./retry.ts";
+import { createOAuth2Client, GoogleOAuth, type GoogleTransportOptions } from "./oauth.ts";
 import type {
   GoogleEvent,
   GoogleEventsPage,
@@ -24,28 +23,26 @@ import type {
   WatchChannelRequest,
 } from "./types.ts";
 
-export interface CachedAccessToken {
-  accessToken: string;
-  /** Epoch ms. */
-  expiresAt: number;
-}
+/** @deprecated name kept for readers of older code: an access token with its expiry. */
+export type CachedAccessToken = AccessToken;
 
 export interface GoogleCalendarClientOptions extends GoogleTransportOptions {
   config: GoogleConfig;
-  refreshToken: string;
-  now?: () => number;
-  /** Optional shared cache (e.g. a DB column) consulted before refreshing. */
+  /** The connection's tokens. When absent, an in-memory source over `refreshToken` is built. */
+  tokens?: TokenSource;
+  refreshToken?: string;
+  clock?: Clock;
+  /** In-memory mode: consulted before refreshing (e.g. a cache). */
   getCachedAccessToken?: () =>
-    | CachedAccessToken
+    | AccessToken
     | null
     | undefined
-    | Promise<CachedAccessToken | null | undefined>;
+    | Promise<AccessToken | null | undefined>;
   /**
-   * Called after every successful refresh, before the token is used. `grant.refreshToken` is set
-   * only if Google returned a different refresh token, which must then be persisted. Errors thrown
-   * here propagate (a failed persist of a rotated refresh token must not be silent).
+   * In-memory mode: called after every successful refresh, before the token is used.
+   * `grant.refreshToken` is set only if Google returned a different refresh token.
    */
-  onAccessToken?: (grant: AccessTokenGrant) => void | Promise<void>;
+  onAccessToken?: (grant: TokenGrant) => void | Promise<void>;
   sleep?: Sleep;
   random?: () => number;
   /** Backoff tuning for every call (sleep/random come from the fields above). */
@@ -68,6 +65,22 @@ export interface GoogleApiCounters {
   unauthorizedRetries: number;
 }
 
+/** A token source for a Google refresh token (connect's probe, tests, scripts). */
+export function googleTokenSource(
+  config: GoogleConfig,
+  options: Omit<GoogleCalendarClientOptions, "config" | "tokens"> & { refreshToken: string },
+): TokenSource {
+  const oauth = new GoogleOAuth({ config, clock: options.clock, fetch: options.fetch });
+  return new TokenSource({
+    grant: (refreshToken) => oauth.refreshAccessToken(refreshToken),
+    refreshToken: options.refreshToken,
+    clock: options.clock,
+    marginMs: options.refreshMarginMs,
+    getCached: options.getCachedAccessToken,
+    onGrant: options.onAccessToken,
+  });
+}
+
 type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";
 
 interface RequestSpec {
@@ -80,6 +93,8 @@ interface RequestSpec {
   body?: unknown;
   /** Override of the default retry predicate (for non-idempotent calls). */
   shouldRetry?: (error: unknown) => boolean;
+  /** Sent as If-Match (optimistic concurrency on writes). */
+  ifMatch?: string;
 }
 
 /** Only rejections Google guarantees were not applied (rate limits) are safe to repeat. */
@@ -121,66 +136,39 @@ export class GoogleCalendarClient {
     unauthorizedRetries: 0,
   };
 
+  readonly tokens: TokenSource;
   readonly #root: string;
   readonly #auth: OAuth2Client;
-  readonly #oauth: GoogleOAuth;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #options: GoogleCalendarClientOptions;
-  readonly #marginMs: number;
-  #refreshToken: string;
-  #token: CachedAccessToken | null = null;
-  /** A token Google rejected with 401; never take it from the cache again. */
-  #rejectedToken: string | null = null;
-  #refreshing: Promise<CachedAccessToken> | null = null;
+  readonly #refreshesBefore: number;
 
   constructor(options: GoogleCalendarClientOptions) {
     this.#options = options;
     this.#root = options.config.calendarApiUrl.replace(/\/+$/, "") + "/";
-    this.#now = options.now ?? Date.now;
-    this.#marginMs = options.refreshMarginMs ?? 60_000;
-    this.#refreshToken = options.refreshToken;
+    this.#clock = options.clock ?? systemClock;
     this.#auth = createOAuth2Client(options.config, options);
-    this.#oauth = new GoogleOAuth({ config: options.config, client: this.#auth, now: this.#now });
-  }
-
-  /** The refresh token currently in use (changes only if Google ever rotates it). */
-  get refreshToken(): string {
-    return this.#refreshToken;
-  }
-
-  #fresh(token: CachedAccessToken | null | undefined): token is CachedAccessToken {
-    return !!token && token.accessToken !== this.#rejectedToken &&
-      this.#now() < token.expiresAt - this.#marginMs;
-  }
-
-  /** Current access token: memory, then the cache hook, then a refresh (shared by callers). */
-  async #accessToken(): Promise<string> {
-    if (this.#fresh(this.#token)) return this.#token.accessToken;
-    if (this.#options.getCachedAccessToken && !this.#refreshing) {
-      const cached = await this.#options.getCachedAccessToken();
-      if (this.#fresh(cached)) {
-        this.#token = { accessToken: cached.accessToken, expiresAt: cached.expiresAt };
-        return cached.accessToken;
+    if (options.tokens) {
+      this.tokens = options.tokens;
+    } else {
+      if (options.refreshToken === undefined) {
+        throw new Error("GoogleCalendarClient needs `tokens` or a `refreshToken`");
       }
+      this.tokens = googleTokenSource(options.config, {
+        ...options,
+        refreshToken: options.refreshToken,
+      });
     }
-    return (await this.#refresh()).accessToken;
+    this.#refreshesBefore = this.tokens.refreshes;
+    Object.defineProperty(this.counters, "tokenRefreshes", {
+      enumerable: true,
+      get: () => this.tokens.refreshes - this.#refreshesBefore,
+    });
   }
 
-  /** Single-flight refresh: concurrent calls on one connection share one token request. */
-  #refresh(): Promise<CachedAccessToken> {
-    this.#refreshing ??= (async () => {
-      try {
-        this.counters.tokenRefreshes++;
-        const grant = await this.#oauth.refreshAccessToken(this.#refreshToken);
-        if (grant.refreshToken) this.#refreshToken = grant.refreshToken;
-        await this.#options.onAccessToken?.(grant);
-        this.#token = { accessToken: grant.accessToken, expiresAt: grant.expiresAt };
-        return this.#token;
-      } finally {
-        this.#refreshing = null;
-      }
-    })();
-    return this.#refreshing;
+  /** The refresh token currently in use (in-memory mode; changes only if Google rotates it). */
+  get refreshToken(): string | undefined {
+    return this.tokens.refreshToken;
   }
 
   async #send<T>(spec: RequestSpec, accessToken: string): Promise<{ status: number; data: T }> {
@@ -196,6 +184,8 @@ export class GoogleCalendarClient {
       auth: this.#auth,
     };
     if (spec.body !== undefined) params.requestBody = spec.body;
+    const headers: Record<string, string> = {};
+    if (spec.ifMatch) headers["If-Match"] = spec.ifMatch;
     try {
       const res = await createAPIRequest<T>({
         // Cast: depending on which lib provides RequestInit (Deno's vs @types/node's undici
@@ -203,6 +193,7 @@ export class GoogleCalendarClient {
         options: {
           url: `${this.#root}calendar/v3/${spec.path}`,
           method: spec.method,
+          headers,
           retry: false, // retries are ours (withBackoff), not gaxios'
           responseType: "json", // JSON when parseable, text otherwise (never a Blob)
         } as MethodOptions,
@@ -213,52 +204,23 @@ export class GoogleCalendarClient {
       });
       return { status: res.status, data: res.data };
     } catch (e) {
-      throw toGoogleApiError(e, this.#now());
+      throw toGoogleApiError(e, this.#clock.now());
     }
   }
 
-  /**
-   * One logical call: token, send, one forced refresh + retry on 401, backoff on transient
-   * failures (each backoff attempt repeats only this request).
-   */
-  async #request<T>(spec: RequestSpec): Promise<{ status: number; data: T }> {
-    let refreshedAfter401 = false;
-    const shouldRetry = spec.shouldRetry ?? isRetryableError;
-    // Token-endpoint failures happen before anything reaches Calendar, so they are always safe
-    // to retry by the default rule, even for non-idempotent calls.
-    const tokenErrors = new WeakSet<object>();
-    const tagged = async <R>(p: Promise<R>): Promise<R> => {
-      try {
-        return await p;
-      } catch (e) {
-        if (e && typeof e === "object") tokenErrors.add(e);
-        throw e;
-      }
-    };
-    return await withBackoff(async () => {
-      const token = await tagged(this.#accessToken());
-      try {
-        return await this.#send<T>(spec, token);
-      } catch (e) {
-        if (!(e instanceof GoogleApiError) || e.kind !== "unauthorized" || refreshedAfter401) {
-          throw e;
-        }
-        refreshedAfter401 = true;
-        this.counters.unauthorizedRetries++;
-        this.#rejectedToken = token;
-        if (this.#token?.accessToken === token) this.#token = null;
-        const fresh = await tagged(this.#refreshing ?? this.#refresh());
-        return await this.#send<T>(spec, fresh.accessToken);
-      }
-    }, {
-      ...this.#options.backoff,
-      sleep: this.#options.sleep,
-      random: this.#options.random,
-      shouldRetry: (e) =>
-        e && typeof e === "object" && tokenErrors.has(e) ? isRetryableError(e) : shouldRetry(e),
-      onRetry: (info) => {
-        this.counters.retries++;
-        this.#options.backoff?.onRetry?.(info);
+  /** One logical call: token, send, one forced refresh + retry on 401, backoff. */
+  #request<T>(spec: RequestSpec): Promise<{ status: number; data: T }> {
+    return authorizedCall(this.tokens, (token) => this.#send<T>(spec, token), {
+      shouldRetry: spec.shouldRetry ?? isRetryableError,
+      onUnauthorizedRetry: () => this.counters.unauthorizedRetries++,
+      backoff: {
+        ...this.#options.backoff,
+        sleep: this.#options.sleep,
+        random: this.#options.random,
+        onRetry: (info) => {
+          this.counters.retries++;
+          this.#options.backoff?.onRetry?.(info);
+        },
       },
     });
   }
@@ -318,7 +280,7 @@ export class GoogleCalendarClient {
     if (request.ttlSeconds !== undefined) {
       body.params = { ttl: String(Math.trunc(request.ttlSeconds)) };
     }
-    const requestedAt = this.#now();
+    const requestedAt = this.#clock.now();
     const { data } = await this.#request<unknown>({
       op: "watchEvents",
       method: "POST",

@@ -1,114 +1,205 @@
-// Push channels (events.watch) for a watched calendar. A channel gets a UUID id and a random
-// secret token of which only the SHA-256 hash is stored. Renewal opens the new channel first and
-// stops the old one after, so no change falls between the two.
+// Push channels (events.watch) for a watched calendar, always under the calendar's maintenance
+// claim, so concurrent setups, manual refreshes and cron batches never open two channels for
+// one calendar. A channel gets a UUID id and a random secret token of which only the SHA-256
+// hash is stored, and is recorded (pending) BEFORE it is opened: nothing opened is ever unknown.
+// Renewal opens the new channel first, activates it (the replaced ones become 'stopping' in the
+// same transaction) and then stops the old ones at Google, so no change falls between the two.
 import type { SupabaseClient } from "@supabase/supabase-js";
-import { unwrap } from "../db/clients.ts";
-import { type FunctionEnv, googleWebhookUrl } from "../env.ts";
-import { randomToken, sha256Hex } from "../security/crypto.ts";
-import type { GoogleCalendarClient } from "../google/mod.ts";
+import { type Clock, realSleep, type Sleep } from "../../clock.ts";
+import type { Config } from "../../config.ts";
+import { rpc } from "../../db/client.ts";
+import { describeError } from "../../net/provider_error.ts";
+import { randomToken, sha256Hex } from "../../security/crypto.ts";
+import type { SyncTarget } from "../../sync/types.ts";
+import type { GoogleCalendarClient } from "./calendar_client.ts";
+import { googleWebhookUrl } from "./config.ts";
+
+/** Channels are renewed this long before they expire. */
+export const RENEW_BEFORE_MS = 24 * 3600_000;
 
 export interface ChannelRow {
   id: string;
   channel_id: string;
   resource_id: string | null;
   expiration: string | null;
-  status: string;
+  status: "pending" | "active" | "stopping";
 }
 
-export interface WatchedCalendar {
-  connectionId: string;
-  userId: string;
-  calendarId: string;
+interface MaintenanceClaim {
+  claimed: boolean;
+  claim: string | null;
+  /** The database's clock (every due-ness decision follows it). */
+  now: string;
+  channels: ChannelRow[];
 }
 
-/** Channels are renewed this long before they expire (the hourly cron has many chances). */
-export const RENEW_BEFORE_MS = 24 * 3600_000;
-
-async function liveChannels(db: SupabaseClient, target: WatchedCalendar): Promise<ChannelRow[]> {
-  return unwrap(
-    await db.from("calendar_webhook_channels")
-      .select("id,channel_id,resource_id,expiration,status")
-      .eq("connection_id", target.connectionId).eq("calendar_id", target.calendarId)
-      .in("status", ["pending", "active"])
-      .order("expiration", { ascending: false, nullsFirst: false }),
-  ) as ChannelRow[];
+export interface ChannelContext {
+  db: SupabaseClient;
+  config: Config;
+  clock: Clock;
+  sleep?: Sleep;
 }
 
-async function openChannel(
-  env: FunctionEnv,
-  db: SupabaseClient,
+export function claimMaintenance(
+  context: ChannelContext,
+  target: SyncTarget,
+  leaseSeconds = 60,
+): Promise<MaintenanceClaim> {
+  return rpc<MaintenanceClaim>(context.db, "maintenance_claim", {
+    p_connection_id: target.connectionId,
+    p_calendar_id: target.calendarId,
+    p_lease_seconds: leaseSeconds,
+  });
+}
+
+export async function releaseMaintenance(
+  context: ChannelContext,
+  target: SyncTarget,
+  claim: string,
+  error: string | null,
+): Promise<void> {
+  await rpc(context.db, "maintenance_release", {
+    p_connection_id: target.connectionId,
+    p_calendar_id: target.calendarId,
+    p_claim: claim,
+    p_error: error,
+  });
+}
+
+/** The calendar's active channel that is not due for renewal at `now`, if any. */
+export function healthyChannel(channels: readonly ChannelRow[], now: number): ChannelRow | null {
+  return channels.find((channel) =>
+    channel.status === "active" && channel.expiration !== null &&
+    Date.parse(channel.expiration) > now + RENEW_BEFORE_MS
+  ) ?? null;
+}
+
+/** Stops channels at Google and records it; a failure leaves them 'stopping' for a retry. */
+export async function stopChannels(
+  context: ChannelContext,
   client: GoogleCalendarClient,
-  target: WatchedCalendar,
+  channels: readonly Pick<ChannelRow, "id" | "channel_id" | "resource_id">[],
+): Promise<void> {
+  const stopped: string[] = [];
+  for (const channel of channels) {
+    try {
+      if (channel.resource_id) await client.stopChannel(channel.channel_id, channel.resource_id);
+      stopped.push(channel.id);
+    } catch (error) {
+      // It expires on its own; the receiver ignores 'stopping' channels meanwhile.
+      console.error(`[channels] could not stop ${channel.channel_id}:`, describeError(error));
+    }
+  }
+  if (stopped.length > 0) {
+    await rpc(context.db, "channel_set_status", { p_ids: stopped, p_status: "stopped" });
+  }
+}
+
+/** Opens a channel under a held maintenance claim and makes it the calendar's active one. */
+async function openChannel(
+  context: ChannelContext,
+  client: GoogleCalendarClient,
+  target: SyncTarget,
+  claim: string,
 ): Promise<ChannelRow> {
   const channelId = crypto.randomUUID();
   const token = randomToken(32);
-  // Stored before the watch call: Google may deliver the `sync` message before answering.
-  const pending = unwrap(
-    await db.from("calendar_webhook_channels").insert({
-      connection_id: target.connectionId,
-      user_id: target.userId,
-      calendar_id: target.calendarId,
-      channel_id: channelId,
-      token_hash: await sha256Hex(token),
-      status: "pending",
-    }).select("id").single(),
-  ) as { id: string };
+  // Recorded before the watch call: Google may deliver the `sync` message before answering, and
+  // a crash after the call still leaves a row the receiver and maintenance can find.
+  const rowId = await rpc<string>(context.db, "channel_record_pending", {
+    p_connection_id: target.connectionId,
+    p_calendar_id: target.calendarId,
+    p_maintenance_claim: claim,
+    p_channel_id: channelId,
+    p_token_hash: await sha256Hex(token),
+  });
+  let watch;
   try {
-    const watch = await client.watchEvents(target.calendarId, {
+    watch = await client.watchEvents(target.calendarId, {
       id: channelId,
-      address: googleWebhookUrl(env),
+      address: googleWebhookUrl(context.config),
       token,
-      ttlSeconds: env.GOOGLE_CHANNEL_TTL_SECONDS,
+      ttlSeconds: context.config.GOOGLE_CHANNEL_TTL_SECONDS,
     });
-    return unwrap(
-      await db.from("calendar_webhook_channels").update({
-        resource_id: watch.resourceId,
-        resource_uri: watch.resourceUri,
-        expiration: new Date(watch.expiration).toISOString(),
-        status: "active",
-      }).eq("id", pending.id).select("id,channel_id,resource_id,expiration,status").single(),
-    ) as ChannelRow;
   } catch (error) {
-    unwrap(
-      await db.from("calendar_webhook_channels").update({ status: "failed" }).eq("id", pending.id),
-    );
+    await rpc(context.db, "channel_set_status", {
+      p_ids: [rowId],
+      p_status: "failed",
+      p_error: describeError(error).slice(0, 500),
+    });
     throw error;
   }
+  const expiration = new Date(watch.expiration).toISOString();
+  let replaced: { id: string; channel_id: string; resource_id: string | null }[];
+  try {
+    replaced = await rpc(context.db, "channel_activate", {
+      p_channel_row_id: rowId,
+      p_resource_id: watch.resourceId,
+      p_resource_uri: watch.resourceUri,
+      p_expiration: expiration,
+    });
+  } catch (error) {
+    // The channel is live at Google but could not be recorded as such: stop it there now.
+    await client.stopChannel(channelId, watch.resourceId).catch(() => {});
+    await rpc(context.db, "channel_set_status", {
+      p_ids: [rowId],
+      p_status: "stopped",
+      p_error: describeError(error).slice(0, 500),
+    }).catch(() => {});
+    throw error;
+  }
+  await stopChannels(context, client, replaced);
+  return {
+    id: rowId,
+    channel_id: channelId,
+    resource_id: watch.resourceId,
+    expiration,
+    status: "active",
+  };
 }
 
-async function stopChannel(db: SupabaseClient, client: GoogleCalendarClient, channel: ChannelRow) {
-  if (channel.resource_id) {
-    try {
-      await client.stopChannel(channel.channel_id, channel.resource_id);
-    } catch (error) {
-      // It expires on its own; the receiver ignores stopped channels meanwhile.
-      console.error(`[channels] could not stop ${channel.channel_id}:`, error);
-    }
-  }
-  unwrap(
-    await db.from("calendar_webhook_channels").update({ status: "stopped" }).eq("id", channel.id),
-  );
+export interface EnsureChannelResult {
+  channel: ChannelRow;
+  opened: boolean;
 }
 
 /**
- * Makes sure the calendar has one live channel that is not about to expire. Reuses it when it
- * has, otherwise opens a new one and then stops the old ones. Returns the live channel.
+ * Makes sure the calendar has one live channel that is not due for renewal: reuses it when it
+ * has (unless `force`), otherwise opens a new one and stops the ones it replaces. Takes the
+ * calendar's maintenance claim, waiting briefly if another caller holds it (a concurrent setup
+ * then finds the channel the other one opened). `heldClaim`: the caller already holds it.
  */
 export async function ensureChannel(
-  env: FunctionEnv,
-  db: SupabaseClient,
+  context: ChannelContext,
   client: GoogleCalendarClient,
-  target: WatchedCalendar,
-  options: { now?: number; force?: boolean } = {},
-): Promise<{ channel: ChannelRow; opened: boolean }> {
-  const now = options.now ?? Date.now();
-  const existing = await liveChannels(db, target);
-  const current = existing.find((channel) =>
-    channel.status === "active" && channel.expiration &&
-    Date.parse(channel.expiration) > now + RENEW_BEFORE_MS
-  );
-  if (current && !options.force) return { channel: current, opened: false };
-  const channel = await openChannel(env, db, client, target);
-  for (const old of existing) await stopChannel(db, client, old);
-  return { channel, opened: true };
+  target: SyncTarget,
+  options: { force?: boolean; heldClaim?: { claim: string; now: number; channels: ChannelRow[] } } =
+    {},
+): Promise<EnsureChannelResult> {
+  if (options.heldClaim) {
+    const { claim, now, channels } = options.heldClaim;
+    const current = healthyChannel(channels, now);
+    if (current && !options.force) return { channel: current, opened: false };
+    return { channel: await openChannel(context, client, target, claim), opened: true };
+  }
+  const sleep = context.sleep ?? realSleep;
+  for (let attempt = 0;; attempt++) {
+    const taken = await claimMaintenance(context, target);
+    if (!taken.claimed || taken.claim === null) {
+      if (attempt >= 100) throw new Error("another process kept renewing this calendar's channel");
+      await sleep(100);
+      continue;
+    }
+    try {
+      const result = await ensureChannel(context, client, target, {
+        force: options.force,
+        heldClaim: { claim: taken.claim, now: Date.parse(taken.now), channels: taken.channels },
+      });
+      await releaseMaintenance(context, target, taken.claim, null);
+      return result;
+    } catch (error) {
+      await releaseMaintenance(context, target, taken.claim, describeError(error).slice(0, 500));
+      throw error;
+    }
+  }
 }

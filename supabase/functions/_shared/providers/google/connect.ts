@@ -1,20 +1,18 @@
-// Connecting a user's Google Calendar (setup-calendar-webhook): keep the refresh token
-// (encrypted), resolve the calendar, make sure one push channel is open, and run the initial
-// full sync. Calling it again for the same account and calendar reuses everything.
-import type { SupabaseClient } from "@supabase/supabase-js";
-import { unwrap } from "../db/clients.ts";
-import type { FunctionEnv } from "../env.ts";
-import { HttpError } from "../http/responses.ts";
-import { encryptSecret } from "../security/crypto.ts";
-import {
-  type AccessTokenGrant,
-  GoogleCalendarClient,
-  googleConfigFromEnv,
-  GoogleOAuth,
-  ReauthRequiredError,
-} from "../google/mod.ts";
-import { ensureChannel } from "./google_channels.ts";
-import { runGoogleSync } from "./google_runner.ts";
+// Connecting a user's Google Calendar (setup-calendar-webhook): prove the refresh token works
+// and resolve the calendar BEFORE storing anything (a bad token is the caller's 400, not a
+// row), store the connection and its sealed tokens in ONE statement, make sure one push channel
+// is open (under the calendar's maintenance claim), and run the initial full sync. Calling it
+// again for the same account and calendar reuses everything.
+import { HttpError } from "../../http/errors.ts";
+import { ProviderApiError, ReauthRequiredError } from "../../net/provider_error.ts";
+import { rpc } from "../../db/client.ts";
+import { type Services, syncTarget } from "../../services.ts";
+import { sealForConnection } from "../../sync/credentials.ts";
+import type { TokenGrant } from "../../sync/token_source.ts";
+import { GoogleCalendarClient } from "./calendar_client.ts";
+import { ensureChannel } from "./channels.ts";
+import { googleSettings } from "./config.ts";
+import { GoogleOAuth } from "./oauth.ts";
 
 export type GoogleCredentialInput =
   | { refreshToken: string }
@@ -57,18 +55,20 @@ async function obtainRefreshToken(
 }
 
 export async function connectGoogleCalendar(
-  env: FunctionEnv,
-  db: SupabaseClient,
+  s: Services,
   input: ConnectGoogleInput,
 ): Promise<ConnectGoogleResult> {
-  const config = googleConfigFromEnv((name) => Deno.env.get(name));
-  const refreshToken = await obtainRefreshToken(new GoogleOAuth({ config }), input.credential);
+  const google = googleSettings(s.config);
+  const refreshToken = await obtainRefreshToken(
+    new GoogleOAuth({ config: google, clock: s.clock }),
+    input.credential,
+  );
 
-  // Probe with the token before storing anything: a bad token is the caller's 400, not a row.
-  let grant: AccessTokenGrant | undefined;
+  let grant: TokenGrant | undefined;
   const probe = new GoogleCalendarClient({
-    config,
+    config: google,
     refreshToken,
+    clock: s.clock,
     onAccessToken: (fresh) => {
       grant = fresh;
     },
@@ -82,49 +82,53 @@ export async function connectGoogleCalendar(
     if (error instanceof ReauthRequiredError) {
       throw new HttpError(400, "invalid_refresh_token", "Google rejected the refresh token.");
     }
+    if (error instanceof ProviderApiError && error.kind === "not_found") {
+      throw new HttpError(
+        404,
+        "calendar_not_found",
+        `Google has no calendar "${input.calendarId}" that this account can see.`,
+      );
+    }
     throw error;
   }
 
-  const connection = unwrap(
-    await db.from("calendar_connections").upsert({
-      user_id: input.userId,
-      provider: "google",
-      external_account_id: account.id,
-      status: "active",
-      last_error: null,
-    }, { onConflict: "user_id,provider,external_account_id" })
-      .select("id,external_account_id,status").single(),
-  ) as { id: string; external_account_id: string; status: string };
-
-  const key = env.TOKEN_ENCRYPTION_KEY;
-  const tokens: Record<string, string> = {
-    refresh_token_encrypted: await encryptSecret(refreshToken, key, connection.id),
+  const key = {
+    provider: "google" as const,
+    user_id: input.userId,
+    external_account_id: account.id,
   };
-  if (grant) {
-    tokens.access_token_encrypted = await encryptSecret(grant.accessToken, key, connection.id);
-    tokens.access_token_expires_at = new Date(grant.expiresAt).toISOString();
-  }
-  unwrap(await db.from("calendar_connections").update(tokens).eq("id", connection.id));
+  const connection = await rpc<{ id: string; status: string }>(s.db, "connection_upsert", {
+    p_user_id: input.userId,
+    p_provider: "google",
+    p_external_account_id: account.id,
+    p_display_name: account.id,
+    p_refresh_token_encrypted: await sealForConnection(s.config, key, probe.refreshToken!),
+    p_access_token_encrypted: grant
+      ? await sealForConnection(s.config, key, grant.accessToken)
+      : null,
+    p_access_token_expires_at: grant ? new Date(grant.expiresAt).toISOString() : null,
+    p_scopes: grant?.scope ? grant.scope.split(" ") : [],
+  });
+  // Sync state survives channel renewal; a repeated setup asks for a sync but keeps the cursor.
+  await rpc(s.db, "sync_watch_calendar", {
+    p_connection_id: connection.id,
+    p_calendar_id: calendar.id,
+    p_time_zone: calendar.timeZone,
+  });
 
-  // Sync state survives channel renewal; a repeated setup asks for a sync but keeps the token.
-  unwrap(
-    await db.from("calendar_sync_tokens").upsert({
-      connection_id: connection.id,
-      calendar_id: calendar.id,
-      user_id: input.userId,
-      needs_sync: true,
-      time_zone: calendar.timeZone,
-    }, { onConflict: "connection_id,calendar_id" }),
-  );
-
-  const target = { connectionId: connection.id, userId: input.userId, calendarId: calendar.id };
-  const { channel, opened } = await ensureChannel(env, db, probe, target);
-  const sync = await runGoogleSync(env, db, target);
-  const { count } = await db.from("calendar_events").select("id", { count: "exact", head: true })
+  const target = { connectionId: connection.id, calendarId: calendar.id };
+  const { channel, opened } = await ensureChannel(s, probe, target);
+  const sync = await syncTarget(s, target);
+  const { count } = await s.db.from("calendar_events").select("id", { count: "exact", head: true })
     .eq("connection_id", connection.id).eq("calendar_id", calendar.id);
 
   return {
-    connection: { ...connection, provider: "google" },
+    connection: {
+      id: connection.id,
+      provider: "google",
+      external_account_id: account.id,
+      status: connection.status,
+    },
     calendar_id: calendar.id,
     channel: { id: channel.channel_id, expiration: channel.expiration, opened },
     sync: { full_sync: sync.fullSync, events_synced: sync.upserted, events_total: count ?? 0 },

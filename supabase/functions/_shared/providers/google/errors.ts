@@ -1,92 +1,45 @@
-// One place that turns Google's HTTP failures into a typed error with a decision attached.
-//
-// Callers must never branch on raw status codes: Google overloads 403 (rate limits vs. real
-// permission problems) and 410 (benign "deleted" vs. "wipe and resync"), so the decision is made
-// here from the status plus `error.errors[0].reason`, and everything else reads `kind`/`retryable`.
+// Google's HTTP failures (Calendar API and OAuth token endpoint) classified into the shared
+// provider error kinds. Callers must never branch on raw status codes: Google overloads 403
+// (rate limits vs. real permission problems) and 410 (benign "deleted" vs. "wipe and resync"),
+// so the decision is made here from the status plus `error.errors[0].reason`, and everything
+// else reads `kind`/`retryable`.
 
 import { GaxiosError } from "googleapis-common";
+import {
+  isRetryableError as isRetryableProviderError,
+  looksLikeNetworkError,
+  parseRetryAfter,
+  ProviderApiError,
+  type ProviderApiErrorInit,
+  ProviderConfigError,
+  ReauthRequiredError,
+} from "../../net/provider_error.ts";
 
-export type GoogleErrorKind =
-  /** 401 from an API call: refresh the access token once and retry once. */
-  | "unauthorized"
-  /** OAuth `invalid_grant`: the refresh token is dead; mark the connection `needs_reauth`. */
-  | "reauth_required"
-  /** OAuth `invalid_client`/`unauthorized_client` or bad env: operator problem, never retried. */
-  | "config"
-  /** 429, or 403 `rateLimitExceeded`/`userRateLimitExceeded`: back off and retry. */
-  | "rate_limited"
-  /** 500/502/503/504 (and 408): transient, back off and retry. */
-  | "server"
-  /** No HTTP response at all (DNS, connection reset, timeout): transient, back off and retry. */
-  | "network"
-  /** 410 `fullSyncRequired`/`updatedMinTooLongAgo`: wipe the mirror and run a full sync. */
-  | "full_sync_required"
-  /** 410 `deleted` (or any other 410): the resource is already gone; benign for deletes. */
-  | "gone"
-  /** 404. */
-  | "not_found"
-  /** Everything else (400, 403 forbidden/quotaExceeded, 409, 412, ...): do not retry. */
-  | "permanent";
+export { parseRetryAfter, ReauthRequiredError } from "../../net/provider_error.ts";
+export type { ProviderErrorKind as GoogleErrorKind } from "../../net/provider_error.ts";
 
-export interface GoogleApiErrorInit {
-  kind: GoogleErrorKind;
-  status: number | null;
-  reason?: string | null;
-  message: string;
-  retryAfterMs?: number | null;
-  /** Parsed response body (JSON object or text), kept for logging; never request data. */
-  body?: unknown;
-}
+export type GoogleApiErrorInit = Omit<ProviderApiErrorInit, "provider">;
 
-const RETRYABLE_KINDS: ReadonlySet<GoogleErrorKind> = new Set<GoogleErrorKind>([
-  "rate_limited",
-  "server",
-  "network",
-]);
-
-export class GoogleApiError extends Error {
-  readonly kind: GoogleErrorKind;
-  /** HTTP status, or null when no response was received. */
-  readonly status: number | null;
-  /** `error.errors[0].reason` for API errors, the OAuth `error` code for token errors. */
-  readonly reason: string | null;
-  /** Whether waiting and repeating the same request may succeed. */
-  readonly retryable: boolean;
-  /** From a `Retry-After` header, if Google sent one. */
-  readonly retryAfterMs: number | null;
-  readonly body: unknown;
-
+export class GoogleApiError extends ProviderApiError {
   constructor(init: GoogleApiErrorInit) {
-    super(init.message);
+    super({ ...init, provider: "google" });
     this.name = "GoogleApiError";
-    this.kind = init.kind;
-    this.status = init.status;
-    this.reason = init.reason ?? null;
-    this.retryable = RETRYABLE_KINDS.has(init.kind);
-    this.retryAfterMs = init.retryAfterMs ?? null;
-    this.body = init.body;
   }
 }
 
-/** The refresh token (or authorization code) is invalid/revoked/expired: the user must re-consent. */
-export class ReauthRequiredError extends GoogleApiError {
-  constructor(init: Omit<GoogleApiErrorInit, "kind">) {
-    super({ ...init, kind: "reauth_required" });
-    this.name = "ReauthRequiredError";
-  }
-}
-
-/** Client id/secret or endpoint configuration is wrong. Fixing it needs an operator. */
-export class GoogleConfigError extends GoogleApiError {
+/** Google rejected the OAuth client, or an endpoint is misconfigured. */
+export class GoogleConfigError extends ProviderConfigError {
   constructor(message: string, init: Partial<Omit<GoogleApiErrorInit, "kind" | "message">> = {}) {
-    super({ status: null, ...init, message, kind: "config" });
+    super(message, { ...init, provider: "google" });
     this.name = "GoogleConfigError";
   }
 }
 
-/** Builds the right subclass for a kind, so `instanceof ReauthRequiredError` always works. */
-export function makeGoogleError(init: GoogleApiErrorInit): GoogleApiError {
-  if (init.kind === "reauth_required") return new ReauthRequiredError(init);
+/** Builds the right class for a kind, so `instanceof ReauthRequiredError` always works. */
+export function makeGoogleError(init: GoogleApiErrorInit): ProviderApiError {
+  if (init.kind === "reauth_required") {
+    return new ReauthRequiredError({ ...init, provider: "google" });
+  }
   if (init.kind === "config") return new GoogleConfigError(init.message, init);
   return new GoogleApiError(init);
 }
@@ -102,16 +55,6 @@ function headerValue(headers: HeaderSource, name: string): string | null {
     }
   }
   return null;
-}
-
-/** `Retry-After` is either delta-seconds or an HTTP-date (RFC 9110 §10.2.3). */
-export function parseRetryAfter(value: string | null, nowMs: number = Date.now()): number | null {
-  if (value === null) return null;
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  const date = Date.parse(trimmed);
-  if (Number.isNaN(date)) return null;
-  return Math.max(0, date - nowMs);
 }
 
 interface ParsedBody {
@@ -191,6 +134,7 @@ function kindFor(status: number, apiReason: string | null, oauthError: string | 
       : "permanent" as const;
   }
   if (status === 404) return "not_found" as const;
+  if (status === 412) return "precondition_failed" as const;
   if (status === 410) {
     return apiReason && FULL_SYNC_REASONS.has(apiReason)
       ? "full_sync_required" as const
@@ -213,7 +157,7 @@ export function classifyGoogleError(
   body: unknown,
   headers?: HeaderSource,
   nowMs: number = Date.now(),
-): GoogleApiError {
+): ProviderApiError {
   const { apiReason, oauthError, message, parsed } = parseBody(body);
   const kind = kindFor(status, apiReason, oauthError);
   const reason = oauthError ?? apiReason;
@@ -227,16 +171,6 @@ export function classifyGoogleError(
   });
 }
 
-/** Network-level failures raised by fetch or by gaxios' timeout (`AbortSignal.timeout`). */
-function looksLikeNetworkError(e: unknown): boolean {
-  if (e instanceof TypeError) return true; // Deno fetch: "error sending request ..."
-  if (e instanceof DOMException) return e.name === "TimeoutError";
-  if (e instanceof Deno.errors.ConnectionRefused || e instanceof Deno.errors.ConnectionReset) {
-    return true;
-  }
-  return e instanceof Deno.errors.TimedOut || e instanceof Deno.errors.Interrupted;
-}
-
 /**
  * Converts anything thrown by gaxios / google-auth-library / fetch into a `GoogleApiError`.
  *
@@ -244,8 +178,8 @@ function looksLikeNetworkError(e: unknown): boolean {
  * body (for the token endpoint that includes the refresh token, which gaxios' redactor does not
  * hide), and errors end up in logs.
  */
-export function toGoogleApiError(e: unknown, nowMs: number = Date.now()): GoogleApiError {
-  if (e instanceof GoogleApiError) return e;
+export function toGoogleApiError(e: unknown, nowMs: number = Date.now()): ProviderApiError {
+  if (e instanceof ProviderApiError) return e;
   if (e instanceof GaxiosError) {
     if (e.response) {
       return classifyGoogleError(e.response.status, e.response.data, e.response.headers, nowMs);
@@ -276,9 +210,8 @@ export function toGoogleApiError(e: unknown, nowMs: number = Date.now()): Google
   });
 }
 
-/** Retry predicate shared by `withBackoff`: classified errors say so; raw fetch failures retry. */
+/** Retry predicate for Google calls: classified errors say so; raw gaxios/fetch failures too. */
 export function isRetryableError(e: unknown): boolean {
-  if (e instanceof GoogleApiError) return e.retryable;
   if (e instanceof GaxiosError) return toGoogleApiError(e).retryable;
-  return looksLikeNetworkError(e);
+  return isRetryableProviderError(e);
 }

@@ -1,4 +1,5 @@
-// Pure mapping from a Google events.list item to a mirror-table row.
+// Pure mapping from a Google events.list item to the facts the mirror keeps of it
+// (providers/google/mirror.ts turns them into the core's MirrorItem).
 //
 // Times are stored as UTC instants. All-day events carry only dates (end exclusive); they are
 // resolved to local midnight in the *calendar's* time zone (the list response `timeZone`), never
@@ -8,10 +9,14 @@
 import { Temporal } from "temporal-polyfill";
 import type { GoogleEvent, GoogleEventDateTime } from "./types.ts";
 
-/** Private extended property the app sets on every event it writes (to recognise echoes). */
+/**
+ * Private extended property the bundle sets on every event it writes (write-back): its value
+ * names the planned block, so echoes and human edits of our events are recognised. Keys longer
+ * than 44 characters are silently dropped by Google.
+ */
 export const APP_EVENT_PROPERTY = "calendarSyncApp";
 
-export interface MirrorEventRow {
+export interface MappedGoogleEvent {
   external_id: string;
   /** confirmed | tentative | cancelled (Google's default when absent: confirmed). */
   status: string;
@@ -33,6 +38,8 @@ export interface MirrorEventRow {
   etag: string | null;
   external_updated_at: string | null;
   app_owned: boolean;
+  /** The value of APP_EVENT_PROPERTY: the block this bundle wrote the event for. */
+  app_tag: string | null;
   ical_uid: string | null;
 }
 
@@ -82,18 +89,25 @@ export function isCancelled(item: GoogleEvent): boolean {
   return item.status === "cancelled";
 }
 
+/** The block tag of an event this bundle wrote, or null. */
+export function appTagOf(
+  item: { extendedProperties?: GoogleEvent["extendedProperties"] },
+): string | null {
+  const value = item.extendedProperties?.private?.[APP_EVENT_PROPERTY];
+  return typeof value === "string" && value !== "" ? value : null;
+}
+
 export function isAppOwned(
   item: { extendedProperties?: GoogleEvent["extendedProperties"] },
 ): boolean {
-  const priv = item.extendedProperties?.private;
-  return !!priv && Object.prototype.hasOwnProperty.call(priv, APP_EVENT_PROPERTY);
+  return appTagOf(item) !== null;
 }
 
 /**
  * Maps one events.list item. `calendarTimeZone` is the list response's `timeZone`; it must be a
  * valid IANA zone (Temporal throws RangeError otherwise).
  */
-export function mapGoogleEvent(item: GoogleEvent, calendarTimeZone: string): MirrorEventRow {
+export function mapGoogleEvent(item: GoogleEvent, calendarTimeZone: string): MappedGoogleEvent {
   const start = resolveEventTime(item.start, calendarTimeZone);
   const end = resolveEventTime(item.end, calendarTimeZone);
   const self = item.attendees?.find((a) => a.self === true);
@@ -112,6 +126,7 @@ export function mapGoogleEvent(item: GoogleEvent, calendarTimeZone: string): Mir
     etag: item.etag ?? null,
     external_updated_at: normaliseTimestamp(item.updated),
     app_owned: isAppOwned(item),
+    app_tag: appTagOf(item),
     ical_uid: item.iCalUID ?? null,
   };
 }

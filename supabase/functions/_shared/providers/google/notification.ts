@@ -1,20 +1,24 @@
-// Receiving a Google push notification. Google sends headers only; the receiver authenticates
-// the channel (per-channel secret, constant-time compare of its hash; resource id), durably
-// marks the calendar as needing sync, and leaves the sync to background work, so Google gets its
-// 2xx in milliseconds. Unknown or stopped channels get a 2xx too (Google keeps sending for a
-// while after channels.stop), and change nothing.
+// Receiving a Google push notification. Google sends headers only; the receiver hashes the
+// presented channel token and makes ONE database call (google_receive_notification) that looks
+// the channel up, checks the token's hash and the resource id, and durably marks the calendar
+// as needing a sync. The sync itself is left to background work, so Google gets its 2xx in
+// milliseconds. Unknown, replaced or stopped channels get a 2xx too (Google keeps sending for a
+// while after channels.stop) and change nothing; a forged token or a wrong resource is a 401
+// that changes nothing; malformed headers are a 400.
 import { z } from "zod";
 import type { SupabaseClient } from "@supabase/supabase-js";
-import { unwrap } from "../db/clients.ts";
-import { HttpError } from "../http/responses.ts";
-import { constantTimeEqual, sha256Hex } from "../security/crypto.ts";
-import type { SyncTarget } from "./google_store.ts";
+import { rpc } from "../../db/client.ts";
+import { HttpError } from "../../http/errors.ts";
+import { sha256Hex } from "../../security/crypto.ts";
+import type { SyncTarget } from "../../sync/types.ts";
 
 export const NotificationHeaders = z.object({
   channelId: z.string().min(1).max(64),
   resourceId: z.string().min(1),
   resourceState: z.enum(["sync", "exists", "not_exists"]),
-  messageNumber: z.coerce.number().int().nonnegative(),
+  // Google's message numbers are positive integers; an empty or non-numeric header is malformed
+  // (z.coerce would read "" as 0).
+  messageNumber: z.string().regex(/^\d{1,18}$/).transform(Number),
   channelToken: z.string().max(256).nullable(),
 });
 export type NotificationHeaders = z.infer<typeof NotificationHeaders>;
@@ -24,7 +28,7 @@ export function parseNotificationHeaders(headers: Headers): NotificationHeaders 
     channelId: headers.get("x-goog-channel-id") ?? undefined,
     resourceId: headers.get("x-goog-resource-id") ?? undefined,
     resourceState: headers.get("x-goog-resource-state") ?? undefined,
-    messageNumber: headers.get("x-goog-message-number") ?? undefined,
+    messageNumber: headers.get("x-goog-message-number")?.trim() ?? undefined,
     channelToken: headers.get("x-goog-channel-token"),
   });
   if (!parsed.success) {
@@ -39,50 +43,48 @@ export function parseNotificationHeaders(headers: Headers): NotificationHeaders 
 }
 
 export type NotificationOutcome =
-  | { kind: "ignored"; reason: "unknown_channel" | "inactive_channel" }
+  | { kind: "marked"; target: SyncTarget; syncRunning: boolean }
   | { kind: "acknowledged" }
-  | { kind: "marked"; target: SyncTarget; syncRunning: boolean };
+  | { kind: "ignored"; reason: "unknown_channel" | "inactive_channel" };
 
-interface ChannelRecord {
-  id: string;
-  resource_id: string | null;
-  token_hash: string;
-  status: string;
-}
-
-export async function acceptNotification(
+export async function receiveNotification(
   db: SupabaseClient,
   notification: NotificationHeaders,
 ): Promise<NotificationOutcome> {
-  const channel = unwrap(
-    await db.from("calendar_webhook_channels").select("id,resource_id,token_hash,status")
-      .eq("channel_id", notification.channelId).maybeSingle(),
-  ) as ChannelRecord | null;
-  if (!channel) return { kind: "ignored", reason: "unknown_channel" };
-
-  const presented = await sha256Hex(notification.channelToken ?? "");
-  if (!constantTimeEqual(presented, channel.token_hash)) {
-    throw new HttpError(401, "invalid_channel_token", "The channel token does not match.");
+  const received = await rpc<{
+    outcome:
+      | "unknown_channel"
+      | "forged"
+      | "resource_mismatch"
+      | "inactive"
+      | "acknowledged"
+      | "marked";
+    connection_id?: string;
+    calendar_id?: string;
+    sync_running?: boolean;
+  }>(db, "google_receive_notification", {
+    p_channel_id: notification.channelId,
+    p_token_sha256: await sha256Hex(notification.channelToken ?? ""),
+    p_resource_id: notification.resourceId,
+    p_resource_state: notification.resourceState,
+    p_message_number: notification.messageNumber,
+  });
+  switch (received.outcome) {
+    case "forged":
+      throw new HttpError(401, "invalid_channel_token", "The channel token does not match.");
+    case "resource_mismatch":
+      throw new HttpError(401, "resource_mismatch", "The resource id does not match the channel.");
+    case "unknown_channel":
+      return { kind: "ignored", reason: "unknown_channel" };
+    case "inactive":
+      return { kind: "ignored", reason: "inactive_channel" };
+    case "acknowledged":
+      return { kind: "acknowledged" };
+    default:
+      return {
+        kind: "marked",
+        target: { connectionId: received.connection_id!, calendarId: received.calendar_id! },
+        syncRunning: received.sync_running ?? false,
+      };
   }
-  // Before the watch response is stored the resource id is unknown; the token already matched.
-  if (channel.resource_id !== null && channel.resource_id !== notification.resourceId) {
-    throw new HttpError(401, "resource_mismatch", "The resource id does not match the channel.");
-  }
-  if (channel.status !== "active" && channel.status !== "pending") {
-    return { kind: "ignored", reason: "inactive_channel" };
-  }
-  if (notification.resourceState === "sync") return { kind: "acknowledged" };
-
-  const marked = unwrap(
-    await db.rpc("google_mark_needs_sync", {
-      p_channel_row_id: channel.id,
-      p_message_number: notification.messageNumber,
-    }),
-  ) as { marked: boolean; sync_running?: boolean; connection_id?: string; calendar_id?: string };
-  if (!marked.marked) return { kind: "ignored", reason: "unknown_channel" };
-  return {
-    kind: "marked",
-    target: { connectionId: marked.connection_id!, calendarId: marked.calendar_id! },
-    syncRunning: marked.sync_running ?? false,
-  };
 }

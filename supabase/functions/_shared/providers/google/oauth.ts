@@ -9,6 +9,7 @@
 //    invalid_client → GoogleConfigError, 5xx/network → retryable).
 
 import { OAuth2Client } from "google-auth-library";
+import { type Clock, systemClock } from "../../clock.ts";
 import type { GoogleConfig } from "./config.ts";
 import { GoogleApiError, ReauthRequiredError, toGoogleApiError } from "./errors.ts";
 
@@ -109,18 +110,18 @@ interface RawTokens {
 
 export interface GoogleOAuthOptions extends GoogleTransportOptions {
   config: GoogleConfig;
-  now?: () => number;
+  clock?: Clock;
   /** Reuse an existing client (the calendar client shares one for refresh and API calls). */
   client?: OAuth2Client;
 }
 
 export class GoogleOAuth {
   readonly client: OAuth2Client;
-  readonly #now: () => number;
+  readonly #clock: Clock;
 
   constructor(options: GoogleOAuthOptions) {
     this.client = options.client ?? createOAuth2Client(options.config, options);
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
   }
 
   #expiresAt(tokens: RawTokens, startedAt: number): number {
@@ -148,13 +149,14 @@ export class GoogleOAuth {
   async refreshAccessToken(refreshToken: string): Promise<AccessTokenGrant> {
     if (!refreshToken) {
       throw new ReauthRequiredError({
+        provider: "google",
         status: null,
         reason: "missing_refresh_token",
         message: "No refresh token stored for this connection",
       });
     }
     // Measure expiry from when the request started: the token can be older than the response.
-    const startedAt = this.#now();
+    const startedAt = this.#clock.now();
     let tokens: RawTokens;
     try {
       // `refreshToken` is protected in the typings but is the only call that takes the refresh
@@ -165,7 +167,7 @@ export class GoogleOAuth {
       }).refreshToken(refreshToken);
       tokens = r.tokens;
     } catch (e) {
-      throw toGoogleApiError(e, this.#now());
+      throw toGoogleApiError(e, this.#clock.now());
     }
     const grant: AccessTokenGrant = {
       accessToken: this.#requireAccessToken(tokens),
@@ -187,7 +189,7 @@ export class GoogleOAuth {
     redirectUri: string,
     options: { codeVerifier?: string } = {},
   ): Promise<AuthorizationCodeGrant> {
-    const startedAt = this.#now();
+    const startedAt = this.#clock.now();
     let tokens: RawTokens;
     try {
       const r = await this.client.getToken({
@@ -197,7 +199,7 @@ export class GoogleOAuth {
       });
       tokens = r.tokens;
     } catch (e) {
-      throw toGoogleApiError(e, this.#now());
+      throw toGoogleApiError(e, this.#clock.now());
     }
     return {
       refreshToken: typeof tokens.refresh_token === "string" && tokens.refresh_token
