@@ -33,6 +33,12 @@ export const stack = {
   get googleEmulatorUrl() {
     return required("GOOGLE_EMULATOR_URL");
   },
+  get calendlyEmulatorUrl() {
+    return required("CALENDLY_EMULATOR_URL");
+  },
+  get notionEmulatorUrl() {
+    return required("NOTION_EMULATOR_URL");
+  },
   functionUrl(name: string) {
     return `${required("API_URL")}/functions/v1/${name}`;
   },

@@ -217,11 +217,14 @@ grant select (id, user_id, provider, external_account_id, display_name, status, 
   on public.calendar_connections to authenticated;
 -- A user may pause or resume syncing; everything else is written by the functions.
 grant update (sync_enabled) on public.calendar_connections to authenticated;
-grant select (connection_id, calendar_id, user_id, needs_sync, last_synced_at, last_full_sync_at,
-  last_error, consecutive_failures, time_zone, updated_at) on public.calendar_sync_state
-  to authenticated;
-grant select (id, provider, connection_id, user_id, calendar_id, expiration, last_notification_at,
-  status, last_error, created_at, updated_at) on public.calendar_webhook_channels to authenticated;
+grant select (connection_id, calendar_id, user_id, needs_sync, full_sync_required, last_synced_at,
+  last_full_sync_at, last_error, consecutive_failures, maintenance_failures, time_zone, updated_at)
+  on public.calendar_sync_state to authenticated;
+-- The channel id is no secret (deliveries are authenticated by the token only its hash of which
+-- is stored, or by a signing key).
+grant select (id, provider, connection_id, user_id, calendar_id, channel_id, expiration,
+  last_notification_at, status, last_error, created_at, updated_at)
+  on public.calendar_webhook_channels to authenticated;
 grant select on public.calendar_events to authenticated;
 
 create policy "Users read their own connections" on public.calendar_connections
@@ -534,13 +537,13 @@ $$;
 -- Upserts mirror items of one calendar (used by every store path: sync pages and webhook
 -- deliveries). An item replaces the stored row only if it is not older (by the provider's
 -- updated time) and differs (etag); either way it is marked as seen by p_generation. Returns
--- how many rows changed and whether any busy time changed.
+-- how many rows were new, how many changed, and whether any busy time changed.
 create or replace function public.mirror_apply_items(
   p_connection_id uuid,
   p_calendar_id text,
   p_generation bigint,
   p_items jsonb
-) returns table (upserted integer, busy_changed boolean)
+) returns table (inserted integer, updated integer, busy_changed boolean)
 language plpgsql volatile set search_path to '' as $$
 declare
   v_connection public.calendar_connections;
@@ -586,7 +589,7 @@ begin
       external_updated_at = excluded.external_updated_at,
       seen_generation = greatest(e.seen_generation, excluded.seen_generation),
       details = e.details || excluded.details
-    returning 1
+    returning (xmax = 0) as is_insert
   ),
   seen as (
     -- Older or identical versions: only remembered as seen by this generation.
@@ -596,7 +599,8 @@ begin
       returning 1
   )
   -- Data-modifying CTEs run to completion whether or not they are read (`seen` is not).
-  select (select count(*)::integer from written),
+  select (select count(*)::integer from written where is_insert),
+    (select count(*)::integer from written where not is_insert),
     coalesce((select bool_or(c.changes_busy and c.newer) from compared c), false);
 end
 $$;
@@ -632,7 +636,9 @@ declare
   v_now timestamptz := public.app_now();
   v_state public.calendar_sync_state;
   v_connection public.calendar_connections;
-  v_upserted integer := 0;
+  v_inserted integer := 0;
+  v_updated integer := 0;
+  v_swept integer := 0;
   v_busy_changed boolean := false;
   v_deleted integer := 0;
   v_removed_busy boolean := false;
@@ -646,7 +652,7 @@ begin
     return jsonb_build_object('status', 'lost');
   end if;
 
-  select m.upserted, m.busy_changed into v_upserted, v_busy_changed
+  select m.inserted, m.updated, m.busy_changed into v_inserted, v_updated, v_busy_changed
     from public.mirror_apply_items(p_connection_id, p_calendar_id, p_generation, p_items) m;
 
   with gone as (
@@ -676,8 +682,8 @@ begin
             set status = 'cancelled', is_busy = false, seen_generation = p_generation
             from vanished v where e.id = v.id
             returning v.is_busy)
-        select v_busy_changed or coalesce(bool_or(is_busy), false)
-          into v_busy_changed from cancelled;
+        select count(*), v_busy_changed or coalesce(bool_or(is_busy), false)
+          into v_swept, v_busy_changed from cancelled;
       else
         with stale as (
           delete from public.calendar_events
@@ -686,8 +692,8 @@ begin
               and (p_window_from is null or starts_at >= p_window_from)
               and (p_window_to is null or starts_at < p_window_to)
             returning is_busy)
-        select v_deleted + count(*), v_busy_changed or coalesce(bool_or(is_busy), false)
-          into v_deleted, v_busy_changed from stale;
+        select count(*), v_busy_changed or coalesce(bool_or(is_busy), false)
+          into v_swept, v_busy_changed from stale;
       end if;
     end if;
     update public.calendar_sync_state
@@ -724,7 +730,8 @@ begin
     perform public.schedule_mark_plan_needed(v_state.user_id);
   end if;
 
-  return jsonb_build_object('status', 'stored', 'upserted', v_upserted, 'deleted', v_deleted,
+  return jsonb_build_object('status', 'stored', 'inserted', v_inserted, 'updated', v_updated,
+    'upserted', v_inserted + v_updated, 'deleted', v_deleted + v_swept, 'swept', v_swept,
     'busy_changed', v_busy_changed, 'finished', p_next_cursor is not null,
     'follow_up', v_follow_up);
 end
@@ -854,21 +861,29 @@ $$;
 
 -- The provider accepted the channel: it becomes the calendar's active channel, and every other
 -- live channel of the calendar becomes 'stopping'. Returns those to stop at the provider.
+-- p_channel_id: the provider's id when it is known only now (a Calendly subscription URI);
+-- p_adopted: an existing subscription was adopted, whose signing key is not ours (the shared
+-- key verifies its deliveries), so the pending row's key is dropped.
 create or replace function public.channel_activate(
   p_channel_row_id uuid,
   p_resource_id text,
   p_resource_uri text,
   p_expiration timestamptz,
-  p_channel_id text default null
+  p_channel_id text default null,
+  p_adopted boolean default false
 ) returns jsonb
 language plpgsql volatile set search_path to '' as $$
 declare
   v_channel public.calendar_webhook_channels;
   v_replaced jsonb;
 begin
+  -- An earlier row for the same provider id (a subscription adopted again) is history now.
+  delete from public.calendar_webhook_channels
+    where channel_id = p_channel_id and id <> p_channel_row_id;
   update public.calendar_webhook_channels
     set status = 'active', resource_id = p_resource_id, resource_uri = p_resource_uri,
         expiration = p_expiration, channel_id = coalesce(p_channel_id, channel_id),
+        secret_encrypted = case when p_adopted then null else secret_encrypted end,
         last_error = null
     where id = p_channel_row_id
     returning * into v_channel;
@@ -980,7 +995,7 @@ revoke execute on function
   public.maintenance_claim(uuid, text, integer),
   public.maintenance_release(uuid, text, uuid, text),
   public.channel_record_pending(uuid, text, uuid, text, text, text),
-  public.channel_activate(uuid, text, text, timestamptz, text),
+  public.channel_activate(uuid, text, text, timestamptz, text, boolean),
   public.channel_set_status(uuid[], text, text),
   public.google_receive_notification(text, text, text, text, bigint)
   from public, anon, authenticated;
@@ -1003,7 +1018,7 @@ grant execute on function
   public.maintenance_claim(uuid, text, integer),
   public.maintenance_release(uuid, text, uuid, text),
   public.channel_record_pending(uuid, text, uuid, text, text, text),
-  public.channel_activate(uuid, text, text, timestamptz, text),
+  public.channel_activate(uuid, text, text, timestamptz, text, boolean),
   public.channel_set_status(uuid[], text, text),
   public.google_receive_notification(text, text, text, text, bigint)
   to service_role;

@@ -3,8 +3,8 @@
 -- (public.invoke_edge_function, with the cron secret from Vault).
 
 -- Bookkeeping that needs no provider call: channels past their expiration stop receiving, old
--- stopped channels and items long past go, webhook deliveries older than 30 days go, pg_cron's
--- own history is trimmed.
+-- stopped channels and items long past go, webhook deliveries older than 30 days go
+-- (clean_old_webhook_events), pg_cron's own history is trimmed.
 create or replace function public.sync_cleanup() returns jsonb
 language plpgsql volatile set search_path to '' as $$
 declare
@@ -23,8 +23,8 @@ begin
   get diagnostics v_channels = row_count;
   delete from public.calendar_events where ends_at < v_now - interval '90 days';
   get diagnostics v_events = row_count;
-  delete from public.webhook_deliveries where received_at < v_now - interval '30 days';
-  get diagnostics v_deliveries = row_count;
+  -- Defined with the deliveries' consumers (Calendly's migration); resolved at run time.
+  v_deliveries := public.clean_old_webhook_events();
   delete from cron.job_run_details where end_time < now() - interval '7 days';
   return jsonb_build_object('channels_expired', v_expired, 'channels_deleted', v_channels,
     'events_deleted', v_events, 'deliveries_deleted', v_deliveries);
@@ -53,6 +53,8 @@ $$;
 -- one pg_net request per batch. A batch that dies is taken again when its leases run out.
 -- Why a calendar is due:
 --   renew       Google: no active channel, or it expires within the lead time (24 h);
+--               Calendly: no active webhook subscription (a disabled one is found and
+--               replaced by the backup's check);
 --   cleanup     Google: replaced channels still to stop, or channels left pending (a setup that
 --               died after opening one);
 --   stale_mark  marked as needing a sync for over a minute and no sync holds it (a dropped
@@ -110,10 +112,11 @@ begin
   with candidates as (
     select s.connection_id, s.calendar_id, s.user_id, c.provider,
       array_remove(array[
-        case when c.provider = 'google' and not exists (
+        case when c.provider in ('google', 'calendly') and not exists (
           select 1 from public.calendar_webhook_channels ch
           where ch.connection_id = s.connection_id and ch.calendar_id = s.calendar_id
-            and ch.status = 'active' and ch.expiration > v_now + v_settings.renew_lead)
+            and ch.status = 'active'
+            and (ch.expiration is null or ch.expiration > v_now + v_settings.renew_lead))
           then 'renew' end,
         case when exists (
           select 1 from public.calendar_webhook_channels ch

@@ -57,6 +57,18 @@ const ConfigSchema = z.object({
   /** Requested channel lifetime (seconds); Google applies its own cap and says which it used. */
   GOOGLE_CHANNEL_TTL_SECONDS: intWithDefault(604800, 60, 2_592_000),
 
+  CALENDLY_CLIENT_ID: optionalString,
+  CALENDLY_CLIENT_SECRET: optionalString,
+  CALENDLY_API_URL: urlWithDefault("https://api.calendly.com"),
+  CALENDLY_OAUTH_TOKEN_URL: urlWithDefault("https://auth.calendly.com/oauth/token"),
+  /** Where Calendly delivers webhooks; defaults to this project's receiver. */
+  CALENDLY_WEBHOOK_URL: optionalUrl,
+  /**
+   * The signing key of a subscription made by hand in Calendly's UI (or the OAuth app's key),
+   * tried after each subscription's own key.
+   */
+  CALENDLY_WEBHOOK_SIGNING_KEY: optionalString,
+
   /** How long a sync claim holds without progress before another run may take it over. */
   SYNC_LEASE_SECONDS: intWithDefault(15, 3, 600),
 });

@@ -1,5 +1,6 @@
-// Connects a user's calendar provider after OAuth: stores the connection with its tokens
-// (sealed), opens the push path and runs the initial full sync. Called by the app with the
+// Connects a user's calendar provider after OAuth (`provider`: "google" when absent, or
+// "calendly"): stores the connection with its tokens (sealed), opens the push path (a Google
+// channel, a Calendly webhook subscription) and runs the initial full sync. Called by the app with the
 // signed-in user's JWT, or by a server with the service role key and a user_id. Calling it
 // again reuses what exists. A browser calls it, so it answers CORS preflights.
 import { z } from "zod";
@@ -7,17 +8,23 @@ import { handle, json, parseJsonBody, requireMethod } from "../_shared/http/hand
 import { actingUserId, authenticateCaller } from "../_shared/auth/caller.ts";
 import { services } from "../_shared/services.ts";
 import { connectGoogleCalendar } from "../_shared/providers/google/connect.ts";
+import { connectCalendly } from "../_shared/providers/calendly/connect.ts";
 
+const user_id = z.uuid().optional();
 const googleCommon = {
+  // Absent = Google, as before the provider field existed.
   provider: z.literal("google").optional(),
   calendar_id: z.string().min(1).max(1024).default("primary"),
-  user_id: z.uuid().optional(),
+  user_id,
 };
+const calendlyCommon = { provider: z.literal("calendly"), user_id };
 const SetupRequest = z.union([
   // The provider_refresh_token Supabase Auth hands the app after Google sign-in.
   z.strictObject({ refresh_token: z.string().min(1), ...googleCommon }),
   // Or an authorization code for the function to exchange.
   z.strictObject({ code: z.string().min(1), redirect_uri: z.url(), ...googleCommon }),
+  z.strictObject({ refresh_token: z.string().min(1), ...calendlyCommon }),
+  z.strictObject({ code: z.string().min(1), redirect_uri: z.url(), ...calendlyCommon }),
 ]);
 
 Deno.serve(handle("setup-calendar-webhook", async (request) => {
@@ -26,12 +33,16 @@ Deno.serve(handle("setup-calendar-webhook", async (request) => {
   const caller = await authenticateCaller(request, s.config, ["user", "service"]);
   const body = await parseJsonBody(request, SetupRequest);
   const userId = actingUserId(caller, body.user_id, "connect a calendar");
+  const credential = "code" in body
+    ? { code: body.code, redirectUri: body.redirect_uri }
+    : { refreshToken: body.refresh_token };
+  if (body.provider === "calendly") {
+    return json(await connectCalendly(s, { userId, credential }));
+  }
   const result = await connectGoogleCalendar(s, {
     userId,
     calendarId: body.calendar_id,
-    credential: "code" in body
-      ? { code: body.code, redirectUri: body.redirect_uri }
-      : { refreshToken: body.refresh_token },
+    credential,
   });
   return json(result);
 }, { cors: true }));

@@ -90,6 +90,8 @@ Deno.test("a full sync stores every page and moves the cursor only with the last
     runs: 1,
     fullSync: true,
     pages: 3,
+    inserted: 3,
+    updated: 0,
     upserted: 3,
     deleted: 1,
     busyChanged: true,

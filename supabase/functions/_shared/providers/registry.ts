@@ -1,10 +1,12 @@
 // Every provider adapter by name: the one place a new provider is registered (its folder holds
 // its client, mapping and strategy; the core finds it here).
 import type { ProviderAdapter, ProviderName } from "../sync/types.ts";
+import { calendlyAdapter } from "./calendly/adapter.ts";
 import { googleAdapter } from "./google/adapter.ts";
 
 const ADAPTERS: Partial<Record<ProviderName, ProviderAdapter>> = {
   google: googleAdapter,
+  calendly: calendlyAdapter,
 };
 
 export function providerAdapter(name: ProviderName): ProviderAdapter {

@@ -11,6 +11,7 @@ import { rpc } from "../db/client.ts";
 import { describeError, ReauthRequiredError } from "../net/provider_error.ts";
 import { providerAdapter } from "../providers/registry.ts";
 import { type Services, syncTarget } from "../services.ts";
+import { releaseMaintenance } from "./maintenance_claim.ts";
 import type { ConnectionRecord, LiveChannel, SyncTarget } from "./types.ts";
 
 export interface MaintenanceItem {
@@ -124,12 +125,7 @@ async function maintainOne(
       });
     }
   } finally {
-    await rpc(s.db, "maintenance_release", {
-      p_connection_id: target.connectionId,
-      p_calendar_id: target.calendarId,
-      p_claim: item.claim,
-      p_error: error,
-    });
+    await releaseMaintenance(s.db, target, item.claim, error);
   }
 }
 

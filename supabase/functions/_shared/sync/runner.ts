@@ -39,6 +39,9 @@ export interface SyncSummary {
   refused?: ClaimRefusal;
   fullSync: boolean;
   pages: number;
+  /** Items new to the mirror / that replaced a stored version (upserted = both). */
+  inserted: number;
+  updated: number;
   upserted: number;
   deleted: number;
   busyChanged: boolean;
@@ -103,6 +106,8 @@ async function runClaimed(
           leaseSeconds: deps.leaseSeconds,
         });
         if (stored.status === "lost") throw new LeaseLostError();
+        summary.inserted += stored.inserted;
+        summary.updated += stored.updated;
         summary.upserted += stored.upserted;
         summary.deleted += stored.deleted;
         summary.busyChanged ||= stored.busyChanged;
@@ -137,6 +142,8 @@ export async function syncCalendar(
     runs: 0,
     fullSync: false,
     pages: 0,
+    inserted: 0,
+    updated: 0,
     upserted: 0,
     deleted: 0,
     busyChanged: false,
@@ -188,6 +195,8 @@ export async function syncCalendar(
   } finally {
     summary.apiRequests = strategy.requests() - requestsBefore;
     if (summary.runs > 0) {
+      const line = strategy.completionLine?.(summary);
+      if (line) deps.log?.(line);
       deps.log?.(
         `[${provider}-sync] ${summary.fullSync ? "FULL" : "INCREMENTAL"} sync complete: ` +
           `connection=${target.connectionId} calendar=${target.calendarId} runs=${summary.runs} ` +

@@ -25,7 +25,11 @@ export type StorePageResult =
   | { status: "lost" }
   | {
     status: "stored";
+    /** Items new to the mirror, and items that replaced a stored version. */
+    inserted: number;
+    updated: number;
     upserted: number;
+    /** Rows removed or cancelled (removed ids, and what a full sync did not see). */
     deleted: number;
     busyChanged: boolean;
     /** The last page was stored and the claim released. */
@@ -108,6 +112,8 @@ export function createPostgrestSyncStore(db: SupabaseClient): SyncStore {
     async storePage(input) {
       const result = await rpc<{
         status: "stored" | "lost";
+        inserted?: number;
+        updated?: number;
         upserted?: number;
         deleted?: number;
         busy_changed?: boolean;
@@ -131,6 +137,8 @@ export function createPostgrestSyncStore(db: SupabaseClient): SyncStore {
       if (result.status === "lost") return { status: "lost" };
       return {
         status: "stored",
+        inserted: result.inserted ?? 0,
+        updated: result.updated ?? 0,
         upserted: result.upserted ?? 0,
         deleted: result.deleted ?? 0,
         busyChanged: result.busy_changed ?? false,

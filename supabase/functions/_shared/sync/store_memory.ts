@@ -128,12 +128,14 @@ export function createMemorySyncStore(
       s.pages.push(input);
       let busyChanged = false;
       let upserted = 0;
+      let inserted = 0;
       for (const item of input.page.items) {
         const old = s.mirror.get(item.external_id);
         const newer = !old || !item.external_updated_at || !old.external_updated_at ||
           item.external_updated_at >= old.external_updated_at;
         if (newer && (!old || old.etag !== item.etag || !item.etag)) {
           upserted++;
+          if (!old) inserted++;
           if (
             item.is_busy || old?.is_busy
               ? !old || old.starts_at !== item.starts_at || old.ends_at !== item.ends_at ||
@@ -158,6 +160,8 @@ export function createMemorySyncStore(
         s.leaseUntil = clock.now() + input.leaseSeconds * 1000;
         return Promise.resolve({
           status: "stored",
+          inserted,
+          updated: upserted - inserted,
           upserted,
           deleted,
           busyChanged,
@@ -183,6 +187,8 @@ export function createMemorySyncStore(
       const followUp = s.needsSync ? take(s, input.leaseSeconds) : null;
       return Promise.resolve({
         status: "stored",
+        inserted,
+        updated: upserted - inserted,
         upserted,
         deleted,
         busyChanged,

@@ -98,6 +98,10 @@ export interface ChangeStrategy {
   fullSyncSweep(): FullSyncSweep;
   /** Provider API requests made so far (for the log line). */
   requests(): number;
+  /** A provider's own completion line for the function log (e.g. Calendly's counts). */
+  completionLine?(
+    summary: { fullSync: boolean; inserted: number; updated: number; deleted: number },
+  ): string;
 }
 
 /** What an adapter may use to build its client: the database, the configuration, the clock. */

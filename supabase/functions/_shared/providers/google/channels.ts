@@ -5,11 +5,12 @@
 // Renewal opens the new channel first, activates it (the replaced ones become 'stopping' in the
 // same transaction) and then stops the old ones at Google, so no change falls between the two.
 import type { SupabaseClient } from "@supabase/supabase-js";
-import { type Clock, realSleep, type Sleep } from "../../clock.ts";
+import type { Clock, Sleep } from "../../clock.ts";
 import type { Config } from "../../config.ts";
 import { rpc } from "../../db/client.ts";
 import { describeError } from "../../net/provider_error.ts";
 import { randomToken, sha256Hex } from "../../security/crypto.ts";
+import { withMaintenanceClaim } from "../../sync/maintenance_claim.ts";
 import type { SyncTarget } from "../../sync/types.ts";
 import type { GoogleCalendarClient } from "./calendar_client.ts";
 import { googleWebhookUrl } from "./config.ts";
@@ -25,45 +26,11 @@ export interface ChannelRow {
   status: "pending" | "active" | "stopping";
 }
 
-interface MaintenanceClaim {
-  claimed: boolean;
-  claim: string | null;
-  /** The database's clock (every due-ness decision follows it). */
-  now: string;
-  channels: ChannelRow[];
-}
-
 export interface ChannelContext {
   db: SupabaseClient;
   config: Config;
   clock: Clock;
   sleep?: Sleep;
-}
-
-export function claimMaintenance(
-  context: ChannelContext,
-  target: SyncTarget,
-  leaseSeconds = 60,
-): Promise<MaintenanceClaim> {
-  return rpc<MaintenanceClaim>(context.db, "maintenance_claim", {
-    p_connection_id: target.connectionId,
-    p_calendar_id: target.calendarId,
-    p_lease_seconds: leaseSeconds,
-  });
-}
-
-export async function releaseMaintenance(
-  context: ChannelContext,
-  target: SyncTarget,
-  claim: string,
-  error: string | null,
-): Promise<void> {
-  await rpc(context.db, "maintenance_release", {
-    p_connection_id: target.connectionId,
-    p_calendar_id: target.calendarId,
-    p_claim: claim,
-    p_error: error,
-  });
 }
 
 /** The calendar's active channel that is not due for renewal at `now`, if any. */
@@ -176,30 +143,15 @@ export async function ensureChannel(
   options: { force?: boolean; heldClaim?: { claim: string; now: number; channels: ChannelRow[] } } =
     {},
 ): Promise<EnsureChannelResult> {
-  if (options.heldClaim) {
-    const { claim, now, channels } = options.heldClaim;
-    const current = healthyChannel(channels, now);
+  const open = async (held: { claim: string; now: number; channels: ChannelRow[] }) => {
+    const current = healthyChannel(held.channels, held.now);
     if (current && !options.force) return { channel: current, opened: false };
-    return { channel: await openChannel(context, client, target, claim), opened: true };
-  }
-  const sleep = context.sleep ?? realSleep;
-  for (let attempt = 0;; attempt++) {
-    const taken = await claimMaintenance(context, target);
-    if (!taken.claimed || taken.claim === null) {
-      if (attempt >= 100) throw new Error("another process kept renewing this calendar's channel");
-      await sleep(100);
-      continue;
-    }
-    try {
-      const result = await ensureChannel(context, client, target, {
-        force: options.force,
-        heldClaim: { claim: taken.claim, now: Date.parse(taken.now), channels: taken.channels },
-      });
-      await releaseMaintenance(context, target, taken.claim, null);
-      return result;
-    } catch (error) {
-      await releaseMaintenance(context, target, taken.claim, describeError(error).slice(0, 500));
-      throw error;
-    }
-  }
+    return { channel: await openChannel(context, client, target, held.claim), opened: true };
+  };
+  if (options.heldClaim) return await open(options.heldClaim);
+  return await withMaintenanceClaim(
+    context,
+    target,
+    (held) => open({ ...held, channels: held.channels as ChannelRow[] }),
+  );
 }

@@ -1,0 +1,76 @@
+// Helpers for the Calendly emulator's control API and for connecting a test user's Calendly
+// account through setup-calendar-webhook, shared by tests, the demo and the benchmarks.
+import assert from "node:assert/strict";
+import { stack, type TestUser } from "./stack.ts";
+
+export async function calendly<T = Record<string, unknown>>(
+  path: string,
+  body?: unknown,
+  method = body === undefined ? "GET" : "POST",
+): Promise<T> {
+  const response = await fetch(`${stack.calendlyEmulatorUrl}/__emulator${path}`, {
+    method,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`calendly ${method} ${path} → ${response.status}: ${text}`);
+  return text ? JSON.parse(text) : ({} as T);
+}
+
+export interface CalendlyAccount {
+  uri: string;
+  organization: string;
+  email: string;
+  refresh_token: string;
+}
+
+export function createCalendlyAccount(user: TestUser): Promise<CalendlyAccount> {
+  return calendly<CalendlyAccount>("/users", { email: user.email, name: user.email });
+}
+
+export interface CalendlySetup {
+  connection: { id: string; status: string; external_account_id: string };
+  subscription: { uri: string; state: string; created: boolean };
+  sync: {
+    full_sync: boolean;
+    new: number;
+    updated: number;
+    deleted: number;
+    meetings_total: number;
+  };
+}
+
+export async function connectCalendly(
+  user: TestUser,
+  account: CalendlyAccount,
+): Promise<CalendlySetup> {
+  // Calendly's refresh tokens are single-use: each setup needs one the app has not used yet.
+  const fresh = await calendly<CalendlyAccount>("/users", { email: account.email });
+  const response = await fetch(stack.functionUrl("setup-calendar-webhook"), {
+    method: "POST",
+    headers: { authorization: `Bearer ${user.jwt}`, "content-type": "application/json" },
+    body: JSON.stringify({ provider: "calendly", refresh_token: fresh.refresh_token }),
+  });
+  const body = await response.json();
+  assert.equal(response.status, 200, JSON.stringify(body));
+  return body as CalendlySetup;
+}
+
+/** Books a meeting as an invitee would (Calendly then delivers invitee.created). */
+export function book(
+  account: CalendlyAccount,
+  start: Date,
+  minutes: number,
+  invitee = { email: `guest-${crypto.randomUUID().slice(0, 6)}@example.test` },
+  extra: Record<string, unknown> = {},
+) {
+  return calendly<{ event: { uri: string }; invitee: { uri: string } }>("/bookings", {
+    user: account.uri,
+    start_time: start.toISOString(),
+    duration_minutes: minutes,
+    invitee,
+    wait: true,
+    ...extra,
+  });
+}
