@@ -60,7 +60,8 @@ $$;
 --   stale_mark  marked as needing a sync for over a minute and no sync holds it (a dropped
 --               kick, a crashed run);
 --   backup      no successful sync for the backup period (15 min; stretched when the calendars
---               would not fit in the configured share of the project's Google quota).
+--               would not fit in the configured share of the project's Google quota); Notion
+--               data sources are polled every 2 minutes (its webhooks are at-most-once).
 -- Work per run is bounded by a request budget (a share of Google's per-project quota per
 -- minute) and per user (Google's per-user quota), renewals before backups.
 
@@ -68,6 +69,8 @@ create table public.maintenance_settings (
   id boolean primary key default true check (id),
   renew_lead interval not null default '24 hours',
   backup_period interval not null default '15 minutes',
+  -- Notion integration webhooks are at-most-once: a poll every 2 minutes is the backstop.
+  notion_poll_period interval not null default '2 minutes',
   stale_mark_after interval not null default '1 minute',
   orphan_pending_after interval not null default '2 minutes',
   -- Google's documented quotas, per minute.
@@ -126,7 +129,8 @@ begin
           then 'cleanup' end,
         case when s.needs_sync and s.marked_at < v_now - v_settings.stale_mark_after
           and (s.claim_token is null or s.lease_until < v_now) then 'stale_mark' end,
-        case when s.last_synced_at is null or s.last_synced_at < v_now - v_backup_period
+        case when s.last_synced_at is null or s.last_synced_at < v_now - case
+            when c.provider = 'notion' then v_settings.notion_poll_period else v_backup_period end
           then 'backup' end], null) as reasons,
       -- Earliest need first: renewals by expiration, then marks, then the longest-quiet backups.
       coalesce((select min(ch.expiration) from public.calendar_webhook_channels ch

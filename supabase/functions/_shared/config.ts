@@ -69,6 +69,11 @@ const ConfigSchema = z.object({
    */
   CALENDLY_WEBHOOK_SIGNING_KEY: optionalString,
 
+  NOTION_CLIENT_ID: optionalString,
+  NOTION_CLIENT_SECRET: optionalString,
+  NOTION_API_URL: urlWithDefault("https://api.notion.com"),
+  NOTION_OAUTH_TOKEN_URL: urlWithDefault("https://api.notion.com/v1/oauth/token"),
+
   /** How long a sync claim holds without progress before another run may take it over. */
   SYNC_LEASE_SECONDS: intWithDefault(15, 3, 600),
 });
