@@ -1,7 +1,9 @@
 # Sourced by scripts that need a private local stack (make test, make bench):
 # `start_private_stack` starts one on free ports (never the developer's), exports its
-# `make status` variables (API_URL, DB_URL, ANON_KEY, SERVICE_ROLE_KEY, JWT_SECRET,
-# GOOGLE_EMULATOR_URL, ...), and stops it and deletes its data when the calling script exits.
+# `make status` variables (API_URL, DB_URL, ANON_KEY, SERVICE_ROLE_KEY, JWT_SECRET, and one
+# <NAME>_EMULATOR_URL per emulator: GOOGLE_, CALENDLY_, NOTION_, ...), and stops it and deletes
+# its data when the calling script exits. (Tests of the stack itself start theirs from Deno with
+# stack/private_stack.ts.)
 # Needs scripts/lib.sh sourced first.
 
 start_private_stack() {

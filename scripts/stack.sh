@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The local stack without Docker: `stack.sh start|stop|status|wipe`.
 #   PostgreSQL 15 (own cluster, pg_cron preloaded) + platform schema + migrations via the
-#   Supabase CLI, then stack/supervisor.ts: PostgREST, one Deno worker per Edge Function, the
-#   pg_net stand-in worker, the emulators, and the gateway on API_PORT.
+#   Supabase CLI, then stack/supervisor.ts, which runs each part in its own process: PostgREST,
+#   one Deno worker per Edge Function, the pg_net stand-in worker, the emulators
+#   (tests/emulators/<name>/main.ts) and the gateway on API_PORT (stack/gateway_main.ts).
 # Ports come from API_PORT (default 54321) and DB_PORT (default 54322); everything a stack owns
-# lives under .stack/<API_PORT>/, so stacks on different ports run side by side.
+# lives under .stack/<API_PORT>/ (logs/<part>.log, pids/<part>.pid), so stacks on different
+# ports run side by side. STACK_PROJECT_DIR (default: this repository) is the folder whose
+# supabase/ holds config.toml, functions and migrations.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -13,7 +16,8 @@ DB_PORT="${DB_PORT:-54322}"
 JWT_SECRET="${JWT_SECRET:-super-secret-jwt-token-with-at-least-32-characters-long}"
 STATE_DIR="$ROOT/.stack/$API_PORT"
 DB_URL="postgresql://postgres:postgres@127.0.0.1:$DB_PORT/postgres"
-export API_PORT DB_PORT JWT_SECRET STATE_DIR DB_URL
+STACK_PROJECT_DIR="${STACK_PROJECT_DIR:-$ROOT}"
+export API_PORT DB_PORT JWT_SECRET STATE_DIR DB_URL STACK_PROJECT_DIR
 
 # PostgreSQL refuses to run as root: as root the cluster belongs to the postgres user and lives
 # where that user can reach it (a fresh clone may sit in a private temp folder).
@@ -75,7 +79,7 @@ apply_schema() {
   log "applying the platform schema"
   PGPASSWORD=postgres psql -q -X -v ON_ERROR_STOP=1 "$DB_URL" -f "$ROOT/stack/sql/platform.sql" >/dev/null
   log "applying migrations with the Supabase CLI"
-  (cd "$ROOT" && supabase migration up --db-url "$DB_URL" --include-all --yes 2>&1) | sed 's/^/  /' >&2
+  (cd "$STACK_PROJECT_DIR" && supabase migration up --db-url "$DB_URL" --include-all --yes 2>&1) | sed 's/^/  /' >&2
 }
 
 cmd_start() {
@@ -105,6 +109,8 @@ cmd_start() {
     sleep 0.1
   done
   [ -f "$STATE_DIR/status.env" ] || die "the stack did not become ready in 60 s"
+  # A function that does not boot does not stop the stack (it answers 503 and is retried).
+  grep -E 'failed to start' "$STATE_DIR/supervisor.log" | sed 's/^/  /' >&2 || true
   log "ready"
   cmd_status
 }
@@ -120,6 +126,7 @@ cmd_stop() {
     kill -KILL -- "-$pid" 2>/dev/null || true
   fi
   rm -f "$STATE_DIR/supervisor.pid" "$STATE_DIR/status.env"
+  rm -rf "$STATE_DIR/pids"
   if pg_running; then
     log "stopping PostgreSQL on :$DB_PORT"
     as_pg pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null

