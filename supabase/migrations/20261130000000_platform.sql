@@ -39,8 +39,9 @@ alter table public.app_clock enable row level security;
 revoke all on public.app_clock from anon, authenticated;
 grant select, update on public.app_clock to service_role;
 
+-- Security definer: views users read call it, and it reveals nothing but a timestamp.
 create or replace function public.app_now() returns timestamptz
-language sql stable set search_path to '' as $$
+language sql stable security definer set search_path to '' as $$
   select now() + coalesce((select offset_interval from public.app_clock), '0'::interval)
 $$;
 grant execute on function public.app_now() to anon, authenticated, service_role;

@@ -614,7 +614,9 @@ $$;
 --     claim returned as follow_up (exactly one follow-up, no extra round trip);
 --   - otherwise the lease is extended;
 --   - if busy time changed, the user's schedule is marked as needing a plan in this same
---     transaction (nothing that changed busy time can be forgotten).
+--     transaction (nothing that changed busy time can be forgotten);
+--   - events this bundle wrote (write-back) are reconciled: our echo changes nothing, a
+--     person's edit of one of them is applied to the plan.
 -- A caller whose claim (or generation) is no longer current stores nothing: {status: 'lost'}.
 create or replace function public.sync_store_page(
   p_connection_id uuid,
@@ -662,6 +664,12 @@ begin
     returning is_busy)
   select count(*), coalesce(bool_or(is_busy), false) into v_deleted, v_removed_busy from gone;
   v_busy_changed := v_busy_changed or v_removed_busy;
+
+  -- Our own written-back events coming back: echo, or a person's edit (write_back.sql), which
+  -- changes the plan's inputs as busy time does.
+  if public.write_back_reconcile(p_connection_id, p_calendar_id, p_items, p_removed_ids) > 0 then
+    v_busy_changed := true;
+  end if;
 
   if p_next_cursor is null then
     update public.calendar_sync_state

@@ -13,6 +13,9 @@ import { createPostgrestScheduleStore } from "./planning/store_postgrest.ts";
 import { providerAdapter } from "./providers/registry.ts";
 import { syncCalendar, type SyncSummary } from "./sync/runner.ts";
 import { createPostgrestSyncStore, type SyncStore } from "./sync/store.ts";
+import { createPostgrestOutboundStore } from "./outbound/store.ts";
+import { type ProcessorReport, processOutbound } from "./outbound/processor.ts";
+import type { OutboundItem, OutboundWriter } from "./outbound/types.ts";
 import type { SyncClaim, SyncTarget } from "./sync/types.ts";
 
 export interface Services {
@@ -82,4 +85,29 @@ export function syncTarget(
     target,
     initialClaim,
   );
+}
+
+/** The writer for an outbound item: its provider's, with a client for its connection. */
+function writerFor(s: Services, item: OutboundItem): OutboundWriter {
+  const adapter = providerAdapter(item.provider);
+  if (!item.connection || !adapter.writer) {
+    return {
+      apply: () =>
+        Promise.resolve({
+          kind: "failed",
+          error: item.connection ? `${item.provider} has no writer` : "the connection is gone",
+        }),
+    };
+  }
+  return adapter.writer({ ...s, syncTarget: (target) => syncTarget(s, target) }, item.connection);
+}
+
+/** Drains the outbound queue (write-back and provider cleanup) within a time budget. */
+export function drainOutbound(s: Services, budgetMs = 60_000): Promise<ProcessorReport> {
+  return processOutbound({
+    store: createPostgrestOutboundStore(s.db),
+    writerFor: (item) => writerFor(s, item),
+    clock: s.clock,
+    budgetMs,
+  });
 }

@@ -31,6 +31,7 @@ export type StorePageResult =
     upserted: number;
     /** Rows removed or cancelled (removed ids, and what a full sync did not see). */
     deleted: number;
+    /** Busy time changed, or a person edited a written-back block: the plan's inputs changed. */
     busyChanged: boolean;
     /** The last page was stored and the claim released. */
     finished: boolean;

@@ -5,6 +5,7 @@
 import type { SupabaseClient } from "@supabase/supabase-js";
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
+import type { OutboundWriter } from "../outbound/types.ts";
 
 export type ProviderName = "google" | "calendly" | "notion";
 
@@ -135,6 +136,11 @@ export interface MaintenanceWork {
   force: boolean;
 }
 
+/** What a provider's outbound writer may use: the adapter context and a way to sync a target. */
+export interface WriterContext extends AdapterContext {
+  syncTarget(target: SyncTarget): Promise<unknown>;
+}
+
 /** A provider plugged into the core. Provider-specific extras (channels, subscriptions) sit beside it. */
 export interface ProviderAdapter {
   name: ProviderName;
@@ -149,4 +155,6 @@ export interface ProviderAdapter {
    * repair a disabled subscription). Returns whether something was renewed.
    */
   maintainPush?(context: AdapterContext, work: MaintenanceWork): Promise<{ renewed: boolean }>;
+  /** Applies outbound queue items (write-back) with a client for the connection. */
+  writer?(context: WriterContext, connection: ConnectionRecord): OutboundWriter;
 }

@@ -1,8 +1,9 @@
 // Google as an adapter of the sync core: how to list a calendar's changes for a claim, and how
-// to keep its push channels alive.
+// to keep its push channels alive, and how to write planned blocks into it.
 import type { ProviderAdapter } from "../../sync/types.ts";
 import { googleClientFor } from "./client.ts";
 import { maintainGooglePush } from "./maintenance.ts";
+import { googleWriter } from "./writer.ts";
 import { googleChangeStrategy } from "./strategy.ts";
 
 export const googleAdapter: ProviderAdapter = {
@@ -16,4 +17,6 @@ export const googleAdapter: ProviderAdapter = {
     });
   },
   maintainPush: maintainGooglePush,
+  writer: (context, connection) =>
+    googleWriter(context, connection, googleClientFor(context, connection)),
 };

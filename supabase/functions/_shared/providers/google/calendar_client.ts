@@ -14,6 +14,7 @@ import { type BackoffOptions, type Sleep } from "../../net/retry.ts";
 import { type AccessToken, type TokenGrant, TokenSource } from "../../sync/token_source.ts";
 import type { GoogleConfig } from "./config.ts";
 import { GoogleApiError, isRetryableError, toGoogleApiError } from "./errors.ts";
+import { ProviderApiError } from "../../net/provider_error.ts";
 import { createOAuth2Client, GoogleOAuth, type GoogleTransportOptions } from "./oauth.ts";
 import type {
   GoogleEvent,
@@ -340,22 +341,65 @@ export class GoogleCalendarClient {
     return data;
   }
 
-  /** events.patch (idempotent: same patch twice gives the same result). */
+  /**
+   * events.patch (idempotent: same patch twice gives the same result). With `ifMatch`, Google
+   * applies it only to that version (412 precondition_failed otherwise).
+   */
   async patchEvent(
     calendarId: string,
     eventId: string,
     patch: Partial<GoogleEvent>,
-    params: { sendUpdates?: "all" | "externalOnly" | "none" } = {},
+    params: { sendUpdates?: "all" | "externalOnly" | "none"; ifMatch?: string } = {},
   ): Promise<GoogleEvent> {
+    const { ifMatch, ...query } = params;
     const { data } = await this.#request<GoogleEvent>({
       op: "patchEvent",
       method: "PATCH",
       path: "calendars/{calendarId}/events/{eventId}",
       pathParams: { calendarId, eventId },
-      query: { ...params },
+      query,
       body: patch,
+      ifMatch,
     });
     return data;
+  }
+
+  /** events.get (cancelled events are returned too, with status "cancelled"). */
+  async getEvent(calendarId: string, eventId: string): Promise<GoogleEvent> {
+    const { data } = await this.#request<GoogleEvent>({
+      op: "getEvent",
+      method: "GET",
+      path: "calendars/{calendarId}/events/{eventId}",
+      pathParams: { calendarId, eventId },
+    });
+    return data;
+  }
+
+  /** calendars.insert: a secondary calendar owned by the account. Not retried except on rate limits. */
+  async insertCalendar(summary: string, timeZone?: string): Promise<{ id: string }> {
+    const { data } = await this.#request<{ id: string }>({
+      op: "insertCalendar",
+      method: "POST",
+      path: "calendars",
+      body: { summary, ...(timeZone ? { timeZone } : {}) },
+      shouldRetry: onlyRateLimits,
+    });
+    return data;
+  }
+
+  /** calendars.delete (a secondary calendar). 404/410: already gone. */
+  async deleteCalendar(calendarId: string): Promise<void> {
+    try {
+      await this.#request<unknown>({
+        op: "deleteCalendar",
+        method: "DELETE",
+        path: "calendars/{calendarId}",
+        pathParams: { calendarId },
+      });
+    } catch (e) {
+      if (e instanceof ProviderApiError && (e.kind === "not_found" || e.kind === "gone")) return;
+      throw e;
+    }
   }
 
   /** events.delete. 410 `deleted` (already deleted, e.g. a retried delete) counts as success. */
