@@ -73,6 +73,7 @@ export function emulatorSecrets(urls: Record<string, string>): Record<string, st
     Object.assign(secrets, {
       CALENDLY_API_URL: calendly,
       CALENDLY_OAUTH_TOKEN_URL: `${calendly}/oauth/token`,
+      CALENDLY_OAUTH_REVOKE_URL: `${calendly}/oauth/revoke`,
       CALENDLY_CLIENT_ID: "emulator-calendly-client-id",
       CALENDLY_CLIENT_SECRET: "emulator-calendly-client-secret",
       // The emulator signs subscriptions made without a key (by hand, as in the seed) with its

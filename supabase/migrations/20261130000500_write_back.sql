@@ -71,7 +71,7 @@ create table public.outbound_queue (
   connection_id uuid references public.calendar_connections (id) on delete set null,
   provider text not null check (provider in ('google', 'calendly', 'notion')),
   operation text not null
-    check (operation in ('upsert_block', 'delete_block', 'stop_channel', 'revoke_token')),
+    check (operation in ('upsert_block', 'delete_block', 'revoke_token')),
   -- 'planned' / 'primary' / a calendar id (Google), a data source id (Notion).
   target_calendar text not null default '',
   -- The block key, or the channel / token being cleaned up.

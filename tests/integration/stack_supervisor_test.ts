@@ -190,6 +190,7 @@ Deno.test("the supervisor: emulators, boot failures, crash restarts and a clean 
           GOOGLE_CLIENT_SECRET: "emulator-client-secret",
           CALENDLY_API_URL: calendly,
           CALENDLY_OAUTH_TOKEN_URL: `${calendly}/oauth/token`,
+          CALENDLY_OAUTH_REVOKE_URL: `${calendly}/oauth/revoke`,
           CALENDLY_WEBHOOK_SIGNING_KEY: "emulator-calendly-app-signing-key",
           CALENDLY_CLIENT_ID: "emulator-calendly-client-id",
           CALENDLY_CLIENT_SECRET: "emulator-calendly-client-secret",

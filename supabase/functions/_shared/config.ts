@@ -61,6 +61,7 @@ const ConfigSchema = z.object({
   CALENDLY_CLIENT_SECRET: optionalString,
   CALENDLY_API_URL: urlWithDefault("https://api.calendly.com"),
   CALENDLY_OAUTH_TOKEN_URL: urlWithDefault("https://auth.calendly.com/oauth/token"),
+  CALENDLY_OAUTH_REVOKE_URL: urlWithDefault("https://auth.calendly.com/oauth/revoke"),
   /** Where Calendly delivers webhooks; defaults to this project's receiver. */
   CALENDLY_WEBHOOK_URL: optionalUrl,
   /**

@@ -15,6 +15,7 @@ import { syncCalendar, type SyncSummary } from "./sync/runner.ts";
 import { createPostgrestSyncStore, type SyncStore } from "./sync/store.ts";
 import { createPostgrestOutboundStore } from "./outbound/store.ts";
 import { type ProcessorReport, processOutbound } from "./outbound/processor.ts";
+import { applyRelease } from "./outbound/release.ts";
 import type { OutboundItem, OutboundWriter } from "./outbound/types.ts";
 import type { SyncClaim, SyncTarget } from "./sync/types.ts";
 
@@ -87,19 +88,30 @@ export function syncTarget(
   );
 }
 
-/** The writer for an outbound item: its provider's, with a client for its connection. */
-function writerFor(s: Services, item: OutboundItem): OutboundWriter {
-  const adapter = providerAdapter(item.provider);
-  if (!item.connection || !adapter.writer) {
-    return {
-      apply: () =>
-        Promise.resolve({
+/**
+ * The writer for an outbound item's connection: releases (revoke_token) go to the provider's
+ * releaseAccess with the item's own credential (the connection may be gone); blocks go to the
+ * provider's writer with a client for the connection.
+ */
+function writerFor(s: Services, first: OutboundItem): OutboundWriter {
+  const adapter = providerAdapter(first.provider);
+  let blocks: OutboundWriter | undefined;
+  return {
+    apply(item) {
+      if (item.operation === "revoke_token") return applyRelease(s, adapter, item);
+      if (!item.connection || !adapter.writer) {
+        return Promise.resolve({
           kind: "failed",
           error: item.connection ? `${item.provider} has no writer` : "the connection is gone",
-        }),
-    };
-  }
-  return adapter.writer({ ...s, syncTarget: (target) => syncTarget(s, target) }, item.connection);
+        });
+      }
+      blocks ??= adapter.writer(
+        { ...s, syncTarget: (target) => syncTarget(s, target) },
+        item.connection,
+      );
+      return blocks.apply(item);
+    },
+  };
 }
 
 /** Drains the outbound queue (write-back and provider cleanup) within a time budget. */

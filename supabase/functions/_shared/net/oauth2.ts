@@ -1,6 +1,6 @@
-// One RFC 6749 token request (authorization code or refresh token) with HTTP Basic client
-// authentication, for providers that have no well-kept SDK that fits the sync core (Calendly's
-// form-encoded endpoint, Notion's JSON one). The answer becomes a TokenGrant (expiry measured
+// One RFC 6749 token request (authorization code or refresh token), or one RFC 7009 revocation,
+// with HTTP Basic client authentication, for providers that have no well-kept SDK that fits the
+// sync core (Calendly's form-encoded endpoint, Notion's JSON one). The answer becomes a TokenGrant (expiry measured
 // from when the request started, by the injected clock); failures are classified once:
 // invalid_grant → ReauthRequiredError (re-consent), invalid_client → ProviderConfigError
 // (operator), 429 / 5xx / no response → retryable.
@@ -35,12 +35,12 @@ export interface TokenAnswer extends TokenGrant {
 
 const TEN_YEARS_S = 10 * 365 * 86_400;
 
-export async function requestToken(
-  endpoint: TokenEndpoint,
+/** One POST to an OAuth endpoint; failures classified (see the header). */
+async function postToEndpoint(
+  endpoint: Omit<TokenEndpoint, "fallbackExpiresInSeconds">,
   params: Record<string, string>,
-): Promise<TokenAnswer> {
+): Promise<{ response: Response; body: Record<string, unknown> }> {
   const clock = endpoint.clock ?? systemClock;
-  const startedAt = clock.now();
   const basic = Buffer.from(`${endpoint.clientId}:${endpoint.clientSecret}`).toString("base64");
   let response: Response;
   try {
@@ -65,7 +65,7 @@ export async function requestToken(
       kind: "network",
       status: null,
       reason: error instanceof DOMException ? "timeout" : null,
-      message: `${endpoint.provider} token endpoint unreachable: ${(error as Error).message}`,
+      message: `${endpoint.provider} OAuth endpoint unreachable: ${(error as Error).message}`,
     });
   }
   const text = await response.text();
@@ -77,7 +77,7 @@ export async function requestToken(
   }
   if (!response.ok) {
     const code = typeof body.error === "string" ? body.error : null;
-    const message = `${endpoint.provider} token endpoint HTTP ${response.status}` +
+    const message = `${endpoint.provider} OAuth endpoint HTTP ${response.status}` +
       (code ? ` ${code}` : "") +
       (typeof body.error_description === "string" ? `: ${body.error_description}` : "");
     const init = { provider: endpoint.provider, status: response.status, reason: code, message };
@@ -93,6 +93,15 @@ export async function requestToken(
       body,
     });
   }
+  return { response, body };
+}
+
+export async function requestToken(
+  endpoint: TokenEndpoint,
+  params: Record<string, string>,
+): Promise<TokenAnswer> {
+  const startedAt = (endpoint.clock ?? systemClock).now();
+  const { response, body } = await postToEndpoint(endpoint, params);
   if (typeof body.access_token !== "string" || body.access_token === "") {
     throw new ProviderApiError({
       provider: endpoint.provider,
@@ -115,4 +124,15 @@ export async function requestToken(
     scope: typeof body.scope === "string" ? body.scope : null,
     raw: body,
   };
+}
+
+/**
+ * RFC 7009 token revocation (revoking a refresh token ends the whole grant). A token the
+ * server no longer knows is answered 200 as well, so a repeated revocation is not an error.
+ */
+export async function revokeToken(
+  endpoint: Omit<TokenEndpoint, "fallbackExpiresInSeconds">,
+  token: string,
+): Promise<void> {
+  await postToEndpoint(endpoint, { token });
 }

@@ -5,7 +5,8 @@
 // (outbound/processor.ts) drains it.
 import type { ConnectionRecord } from "../sync/types.ts";
 
-export type OutboundOperation = "upsert_block" | "delete_block" | "stop_channel" | "revoke_token";
+/** A block written or deleted; or a disconnected connection released at its provider. */
+export type OutboundOperation = "upsert_block" | "delete_block" | "revoke_token";
 
 /** A planned block as the user's calendar should show it. */
 export interface DesiredBlock {

@@ -6,6 +6,7 @@ import type { SupabaseClient } from "@supabase/supabase-js";
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { OutboundWriter } from "../outbound/types.ts";
+import type { AccessToken } from "./token_source.ts";
 
 export type ProviderName = "google" | "calendly" | "notion";
 
@@ -157,4 +158,36 @@ export interface ProviderAdapter {
   maintainPush?(context: AdapterContext, work: MaintenanceWork): Promise<{ renewed: boolean }>;
   /** Applies outbound queue items (write-back) with a client for the connection. */
   writer?(context: WriterContext, connection: ConnectionRecord): OutboundWriter;
+  /**
+   * Releases what a disconnected (or deleted) connection held at the provider: stops its push
+   * channels or webhook subscriptions, then revokes its grant. Must be safe to repeat (an item
+   * is retried until it succeeds): an already-stopped channel or revoked token counts as done.
+   */
+  releaseAccess?(context: AdapterContext, release: AccessRelease): Promise<ReleaseReport>;
+}
+
+/** A channel or subscription still live at the provider when its connection went away. */
+export interface ReleasedChannel {
+  calendar_id: string;
+  channel_id: string;
+  resource_id: string | null;
+  resource_uri: string | null;
+}
+
+/** What is needed to act once more on behalf of a connection whose rows are gone. */
+export interface AccessRelease {
+  provider: ProviderName;
+  userId: string;
+  externalAccountId: string;
+  refreshToken: string | null;
+  /** The last access token stored, if it has not expired. */
+  accessToken: AccessToken | null;
+  channels: ReleasedChannel[];
+}
+
+export interface ReleaseReport {
+  channelsStopped: number;
+  /** Channels the provider no longer knew (stopped or expired already). */
+  channelsGone: number;
+  tokenRevoked: boolean;
 }

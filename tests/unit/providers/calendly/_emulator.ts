@@ -43,6 +43,7 @@ export function calendlyConfig(emu: Emulator): CalendlyConfig {
     clientSecret: "emulator-calendly-client-secret",
     apiUrl: emu.url,
     oauthTokenUrl: `${emu.url}/oauth/token`,
+    oauthRevokeUrl: `${emu.url}/oauth/revoke`,
     webhookUrl: "http://127.0.0.1:9/calendly-webhook",
     sharedSigningKey: null,
   };

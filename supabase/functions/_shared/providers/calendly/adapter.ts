@@ -1,7 +1,8 @@
 // Calendly as an adapter of the sync core: how to list a user's meetings for a claim, and how to
-// keep their webhook subscription alive.
+// keep their webhook subscription alive, and how to let go of a disconnected account.
 import type { ProviderAdapter } from "../../sync/types.ts";
 import { calendlyClientFor } from "./client_for.ts";
+import { releaseCalendlyAccess } from "./release.ts";
 import { calendlyChangeStrategy } from "./strategy.ts";
 import { maintainCalendlyPush } from "./subscription.ts";
 
@@ -16,4 +17,5 @@ export const calendlyAdapter: ProviderAdapter = {
     });
   },
   maintainPush: maintainCalendlyPush,
+  releaseAccess: releaseCalendlyAccess,
 };

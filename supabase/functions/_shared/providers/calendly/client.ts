@@ -5,7 +5,7 @@
 import { type Clock, systemClock } from "../../clock.ts";
 import { authorizedCall } from "../../net/authorized_call.ts";
 import { sendJson } from "../../net/json_api.ts";
-import { requestToken, type TokenAnswer } from "../../net/oauth2.ts";
+import { requestToken, revokeToken, type TokenAnswer } from "../../net/oauth2.ts";
 import type { BackoffOptions } from "../../net/retry.ts";
 import type { RefreshGrant, TokenSource } from "../../sync/token_source.ts";
 import type { CalendlyConfig } from "./config.ts";
@@ -50,7 +50,7 @@ interface Collection<T> {
   pagination: { next_page_token: string | null };
 }
 
-/** The token endpoint call for a refresh token (single-use: the answer carries a new one). */
+/** Calendly's OAuth endpoints: refresh (single-use: the answer carries a new one), code, revoke. */
 export function calendlyTokenEndpoint(config: CalendlyConfig, clock?: Clock) {
   const endpoint = {
     provider: "calendly",
@@ -72,6 +72,9 @@ export function calendlyTokenEndpoint(config: CalendlyConfig, clock?: Clock) {
         code,
         redirect_uri: redirectUri,
       }),
+    /** Ends the grant (revoking either token revokes both). */
+    revoke: (token: string): Promise<void> =>
+      revokeToken({ ...endpoint, url: config.oauthRevokeUrl }, token),
   };
 }
 

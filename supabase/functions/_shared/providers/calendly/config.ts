@@ -6,6 +6,7 @@ export interface CalendlyConfig {
   clientSecret: string;
   apiUrl: string;
   oauthTokenUrl: string;
+  oauthRevokeUrl: string;
   webhookUrl: string;
   /** A key for subscriptions made by hand (or the OAuth app's), tried after a subscription's own. */
   sharedSigningKey: string | null;
@@ -18,6 +19,7 @@ export function calendlySettings(config: Config): CalendlyConfig {
     clientSecret: required(config.CALENDLY_CLIENT_SECRET, "CALENDLY_CLIENT_SECRET", "Calendly"),
     apiUrl: config.CALENDLY_API_URL.replace(/\/+$/, ""),
     oauthTokenUrl: config.CALENDLY_OAUTH_TOKEN_URL,
+    oauthRevokeUrl: config.CALENDLY_OAUTH_REVOKE_URL,
     webhookUrl: config.CALENDLY_WEBHOOK_URL ?? functionUrl(config, "calendly-webhook"),
     sharedSigningKey: config.CALENDLY_WEBHOOK_SIGNING_KEY ?? null,
   };

@@ -46,7 +46,7 @@ export function createOAuth2Client(
   const client = new OAuth2Client({
     clientId: config.clientId,
     clientSecret: config.clientSecret,
-    endpoints: { oauth2TokenUrl: config.oauthTokenUrl },
+    endpoints: { oauth2TokenUrl: config.oauthTokenUrl, oauth2RevokeUrl: config.oauthRevokeUrl },
     transporterOptions: {
       fetchImplementation: fetchImpl,
       ...(timeout > 0 ? { timeout } : {}),
@@ -178,6 +178,22 @@ export class GoogleOAuth {
       grant.refreshToken = tokens.refresh_token;
     }
     return grant;
+  }
+
+  /**
+   * Revokes a grant (a refresh token, or an access token: either ends the whole grant) at
+   * GOOGLE_OAUTH_REVOKE_URL. Google answers 400 invalid_token for a token it no longer knows,
+   * which is what a repeated revocation looks like: reported, not thrown.
+   */
+  async revokeToken(token: string): Promise<{ alreadyRevoked: boolean }> {
+    try {
+      await this.client.revokeToken(token);
+      return { alreadyRevoked: false };
+    } catch (e) {
+      const error = toGoogleApiError(e, this.#clock.now());
+      if (error.status === 400) return { alreadyRevoked: true };
+      throw error;
+    }
   }
 
   /**

@@ -1,0 +1,88 @@
+// The queue's 'revoke_token' items: a disconnected connection (or a deleted user's) is released
+// at its provider. The item carries the sealed tokens and the natural key they are bound to
+// (the rows may be gone), and the channels that were live; this opens them and hands them to the
+// provider's adapter, which stops the channels and revokes the grant.
+//
+// A grant the provider already refuses (invalid_grant) is done: nothing can be stopped with it,
+// and the provider drops a revoked grant's channels itself. Other failures are thrown and
+// classified by the processor (retried with backoff, or FAILED with the error).
+import { z } from "zod";
+import type { Clock } from "../clock.ts";
+import type { Config } from "../config.ts";
+import { ReauthRequiredError } from "../net/provider_error.ts";
+import { openForConnection } from "../sync/credentials.ts";
+import type { AccessRelease, AdapterContext, ProviderAdapter } from "../sync/types.ts";
+import type { OutboundItem, WriteOutcome } from "./types.ts";
+
+const releaseCredential = z.object({
+  provider: z.enum(["google", "calendly", "notion"]),
+  user_id: z.string().min(1),
+  external_account_id: z.string().min(1),
+  refresh_token_encrypted: z.string().nullable().optional(),
+  access_token_encrypted: z.string().nullable().optional(),
+  access_token_expires_at: z.string().nullable().optional(),
+});
+
+const releasedChannels = z.object({
+  channels: z.array(z.object({
+    calendar_id: z.string(),
+    channel_id: z.string(),
+    resource_id: z.string().nullable().default(null),
+    resource_uri: z.string().nullable().default(null),
+  })).default([]),
+});
+
+/** Opens a release item's sealed credential (bound to the connection's natural key). */
+export async function openRelease(
+  config: Pick<Config, "TOKEN_ENCRYPTION_KEY">,
+  clock: Clock,
+  item: Pick<OutboundItem, "credential" | "desired">,
+): Promise<AccessRelease> {
+  const credential = releaseCredential.parse(item.credential);
+  const key = {
+    provider: credential.provider,
+    user_id: credential.user_id,
+    external_account_id: credential.external_account_id,
+  };
+  const open = (sealed: string | null | undefined) =>
+    sealed ? openForConnection(config, key, sealed) : Promise.resolve(null);
+  const expiresAt = credential.access_token_expires_at
+    ? Date.parse(credential.access_token_expires_at)
+    : 0;
+  const accessToken = expiresAt > clock.now()
+    ? await open(credential.access_token_encrypted)
+    : null;
+  return {
+    provider: credential.provider,
+    userId: credential.user_id,
+    externalAccountId: credential.external_account_id,
+    refreshToken: await open(credential.refresh_token_encrypted),
+    accessToken: accessToken ? { accessToken, expiresAt } : null,
+    channels: releasedChannels.parse(item.desired).channels,
+  };
+}
+
+/** Applies one release item with its provider's adapter. */
+export async function applyRelease(
+  context: AdapterContext,
+  adapter: ProviderAdapter,
+  item: OutboundItem,
+): Promise<WriteOutcome> {
+  const release = await openRelease(context.config, context.clock, item);
+  if (!adapter.releaseAccess) {
+    return { kind: "done", note: `${adapter.name} holds nothing to release at the provider` };
+  }
+  try {
+    const report = await adapter.releaseAccess(context, release);
+    return {
+      kind: "done",
+      note: `released: ${report.channelsStopped} channel(s) stopped, ${report.channelsGone} ` +
+        `already gone, grant ${report.tokenRevoked ? "revoked" : "already revoked"}`,
+    };
+  } catch (error) {
+    if (error instanceof ReauthRequiredError) {
+      return { kind: "done", note: "the grant was already revoked at the provider" };
+    }
+    throw error;
+  }
+}
