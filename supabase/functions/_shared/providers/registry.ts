@@ -3,10 +3,12 @@
 import type { ProviderAdapter, ProviderName } from "../sync/types.ts";
 import { calendlyAdapter } from "./calendly/adapter.ts";
 import { googleAdapter } from "./google/adapter.ts";
+import { notionAdapter } from "./notion/adapter.ts";
 
 const ADAPTERS: Partial<Record<ProviderName, ProviderAdapter>> = {
   google: googleAdapter,
   calendly: calendlyAdapter,
+  notion: notionAdapter,
 };
 
 export function providerAdapter(name: ProviderName): ProviderAdapter {

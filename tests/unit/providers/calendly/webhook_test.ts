@@ -3,10 +3,10 @@
 import assert from "node:assert/strict";
 import { HttpError } from "../../../../supabase/functions/_shared/http/errors.ts";
 import { hmacSha256Hex } from "../../../../supabase/functions/_shared/security/crypto.ts";
+import { readLimitedBody } from "../../../../supabase/functions/_shared/http/body.ts";
 import {
   MAX_BODY_BYTES,
   parseSignatureHeader,
-  readLimitedBody,
   signedWith,
 } from "../../../../supabase/functions/_shared/providers/calendly/webhook.ts";
 
@@ -47,7 +47,10 @@ Deno.test("an unsigned delivery is 401, a malformed header 400", () => {
 
 Deno.test("bodies over 256 KiB are refused with 413 without reading past the limit", async () => {
   const big = new Request("http://x/", { method: "POST", body: "x".repeat(MAX_BODY_BYTES + 1) });
-  await assert.rejects(readLimitedBody(big), (e) => e instanceof HttpError && e.status === 413);
+  await assert.rejects(
+    readLimitedBody(big, MAX_BODY_BYTES),
+    (e) => e instanceof HttpError && e.status === 413,
+  );
   // A lying content-length is still caught while streaming.
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
@@ -56,7 +59,10 @@ Deno.test("bodies over 256 KiB are refused with 413 without reading past the lim
     },
   });
   const lying = new Request("http://x/", { method: "POST", body: stream });
-  await assert.rejects(readLimitedBody(lying), (e) => e instanceof HttpError && e.status === 413);
+  await assert.rejects(
+    readLimitedBody(lying, MAX_BODY_BYTES),
+    (e) => e instanceof HttpError && e.status === 413,
+  );
   const ok = new Request("http://x/", { method: "POST", body });
-  assert.deepEqual(await readLimitedBody(ok), body);
+  assert.deepEqual(await readLimitedBody(ok, MAX_BODY_BYTES), body);
 });

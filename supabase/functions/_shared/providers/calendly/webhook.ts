@@ -9,6 +9,7 @@
 import { z } from "zod";
 import { rpc } from "../../db/client.ts";
 import { HttpError } from "../../http/errors.ts";
+import { readLimitedBody } from "../../http/body.ts";
 import { hmacSha256Hex, sha256Hex, timingSafeEqual } from "../../security/crypto.ts";
 import { openForConnection } from "../../sync/credentials.ts";
 import type { CalendlyEvent } from "./client.ts";
@@ -22,32 +23,6 @@ export const MAX_BODY_BYTES = 256 * 1024;
 /** Calendly's documented replay tolerance, applied both ways (clock skew). */
 export const SIGNATURE_TOLERANCE_MS = 3 * 60_000;
 export const HANDLED_EVENTS = new Set(["invitee.created", "invitee.canceled"]);
-
-/** Reads at most `limit` bytes of the body; more is a 413 (nothing is read past the limit). */
-export async function readLimitedBody(
-  request: Request,
-  limit = MAX_BODY_BYTES,
-): Promise<Uint8Array> {
-  const tooLarge = () =>
-    new HttpError(413, "payload_too_large", `The body is larger than ${limit} bytes.`);
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > limit) throw tooLarge();
-  if (!request.body) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of request.body) {
-    size += chunk.length;
-    if (size > limit) throw tooLarge();
-    chunks.push(chunk);
-  }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return body;
-}
 
 export interface ParsedSignature {
   timestamp: number;
@@ -168,7 +143,7 @@ export async function receiveCalendlyDelivery(
   context: { db: SupabaseClient; config: Config; clock: Clock },
   request: Request,
 ): Promise<DeliveryOutcome> {
-  const raw = await readLimitedBody(request);
+  const raw = await readLimitedBody(request, MAX_BODY_BYTES);
   const signature = parseSignatureHeader(request.headers.get("calendly-webhook-signature"));
   if (Math.abs(context.clock.now() - signature.timestamp * 1000) > SIGNATURE_TOLERANCE_MS) {
     throw new HttpError(
