@@ -294,41 +294,71 @@ create trigger sessions_write_back
   after update on public.sessions
   for each row execute function public.sessions_write_back();
 
--- Write-back turned on, off, or pointed elsewhere: every block is queued for the new targets,
--- and what was written to targets no longer in use is queued for deletion.
-create or replace function public.preferences_write_back() returns trigger
-language plpgsql security definer set search_path to '' as $$
+-- Write-back turned on, off, or pointed elsewhere (Google: the user's preferences; Notion: the
+-- connection's settings): every block is queued for the current targets, and what was written
+-- to targets no longer in use is queued for deletion.
+create or replace function public.write_back_retarget(p_user_id uuid) returns void
+language plpgsql volatile set search_path to '' as $$
 declare
   v_link record;
   v_block record;
 begin
-  if tg_op = 'UPDATE' and new.write_back_enabled is not distinct from old.write_back_enabled
-    and new.write_back_calendar is not distinct from old.write_back_calendar then
-    return null;
-  end if;
   for v_link in
-    select l.* from public.write_back_links l
+    select l.*, c.provider from public.write_back_links l
     join public.calendar_connections c on c.id = l.connection_id
-    where l.user_id = new.user_id and l.status = 'live' and c.provider = 'google'
+    where l.user_id = p_user_id and l.status = 'live'
       and (l.connection_id, l.calendar_id) not in (
-        select t.connection_id, t.calendar from public.write_back_targets(new.user_id) t)
+        select t.connection_id, t.calendar from public.write_back_targets(p_user_id) t)
   loop
-    perform public.write_back_enqueue(new.user_id, v_link.connection_id, 'google',
+    perform public.write_back_enqueue(p_user_id, v_link.connection_id, v_link.provider,
       v_link.calendar_id, v_link.block_key, null);
   end loop;
   for v_block in
     select b.session_id, b.block_index from public.session_blocks b
     join public.sessions s on s.id = b.session_id
-    where b.user_id = new.user_id and s.status in ('scheduled', 'unscheduled')
+    where b.user_id = p_user_id and s.status in ('scheduled', 'unscheduled')
   loop
-    perform public.write_back_block_changed(new.user_id, v_block.session_id, v_block.block_index);
+    perform public.write_back_block_changed(p_user_id, v_block.session_id, v_block.block_index);
   end loop;
+end
+$$;
+
+create or replace function public.preferences_write_back() returns trigger
+language plpgsql security definer set search_path to '' as $$
+begin
+  if tg_op = 'UPDATE' and new.write_back_enabled is not distinct from old.write_back_enabled
+    and new.write_back_calendar is not distinct from old.write_back_calendar then
+    return null;
+  end if;
+  perform public.write_back_retarget(new.user_id);
   return null;
 end
 $$;
 create trigger preferences_write_back
   after insert or update on public.scheduling_preferences
   for each row execute function public.preferences_write_back();
+
+-- A Notion connection's write-back switched on or off (connect with write_back), or a connection
+-- that is a write-back target became usable again or went away.
+create or replace function public.connections_write_back() returns trigger
+language plpgsql security definer set search_path to '' as $$
+begin
+  if tg_op = 'UPDATE'
+    and (new.settings ->> 'write_back') is not distinct from (old.settings ->> 'write_back')
+    and (new.settings ->> 'data_source_id') is not distinct from (old.settings ->> 'data_source_id')
+  then
+    return null;
+  end if;
+  if new.provider = 'notion' and (tg_op = 'UPDATE' or (new.settings ->> 'write_back')::boolean)
+  then
+    perform public.write_back_retarget(new.user_id);
+  end if;
+  return null;
+end
+$$;
+create trigger connections_write_back
+  after insert or update of settings on public.calendar_connections
+  for each row execute function public.connections_write_back();
 
 -- The kick: once per transaction that queued something, ask the processor to run (pg_net sends
 -- it after commit, so a rolled-back change kicks nothing).
@@ -347,7 +377,9 @@ create trigger outbound_queue_kick
   for each statement execute function public.outbound_queue_kick();
 
 revoke execute on function public.session_blocks_write_back(), public.sessions_write_back(),
-  public.preferences_write_back(), public.outbound_queue_kick() from public, anon, authenticated;
+  public.preferences_write_back(), public.connections_write_back(),
+  public.write_back_retarget(uuid), public.outbound_queue_kick()
+  from public, anon, authenticated;
 
 -- ---------------------------------------------------------------------------------------------
 -- Draining.

@@ -25,6 +25,8 @@ const notionCommon = {
   // The database to follow (with or without dashes) and the name of its date property.
   database_id: z.string().min(1).max(100),
   date_property: z.string().min(1).max(200).default("Date"),
+  // Planned blocks written into the database as pages (write-back to Notion).
+  write_back: z.boolean().default(false),
   user_id,
 };
 const SetupRequest = z.union([
@@ -54,6 +56,7 @@ Deno.serve(handle("setup-calendar-webhook", async (request) => {
           : { code: body.code, redirectUri: body.redirect_uri },
         databaseId: body.database_id,
         dateProperty: body.date_property,
+        writeBack: body.write_back,
       }),
     );
   }

@@ -1,5 +1,6 @@
 // Notion as an adapter of the sync core: how to list a followed data source's dated pages for a
-// claim (see strategy.ts for how the poll converges without webhooks). There is no maintainPush:
+// claim (see strategy.ts for how the poll converges without webhooks), and how planned blocks
+// become pages (writer.ts). There is no maintainPush:
 // Notion's webhook subscriptions are made by a person in the integration's settings, never by
 // the API, so maintenance's part for Notion is the backup poll itself (maintenance_take_due
 // makes every Notion data source due every `notion_poll_period`, 2 minutes).
@@ -8,6 +9,7 @@ import type { ProviderAdapter } from "../../sync/types.ts";
 import { notionClientFor } from "./client_for.ts";
 import { connectionSettings } from "./config.ts";
 import { type MirrorRow, notionChangeStrategy } from "./strategy.ts";
+import { notionWriter } from "./writer.ts";
 
 export const notionAdapter: ProviderAdapter = {
   name: "notion",
@@ -18,6 +20,7 @@ export const notionAdapter: ProviderAdapter = {
       dataSourceId: target.calendarId,
       dateProperty: { id: settings.date_property_id, name: settings.date_property },
       timeZone: settings.time_zone,
+      botId: settings.bot_id,
       mirror: (fromMs) =>
         rpc<MirrorRow[]>(context.db, "notion_mirror_snapshot", {
           p_connection_id: target.connectionId,
@@ -28,4 +31,6 @@ export const notionAdapter: ProviderAdapter = {
       log: (line) => console.log(`[notion-sync] ${line}`),
     });
   },
+  writer: (context, connection) =>
+    notionWriter(context, connection, notionClientFor(context, connection)),
 };

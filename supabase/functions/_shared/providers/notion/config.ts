@@ -48,6 +48,8 @@ export interface NotionConnectionSettings {
   workspace_id: string | null;
   bot_id: string;
   time_zone: string;
+  /** Planned blocks are written to the data source as pages (write-back, opt-in). */
+  write_back: boolean;
 }
 
 export function connectionSettings(settings: Record<string, unknown>): NotionConnectionSettings {
@@ -61,5 +63,6 @@ export function connectionSettings(settings: Record<string, unknown>): NotionCon
     workspace_id: text("workspace_id"),
     bot_id: text("bot_id") ?? "",
     time_zone: text("time_zone") ?? "UTC",
+    write_back: settings.write_back === true,
   };
 }

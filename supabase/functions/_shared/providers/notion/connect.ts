@@ -38,6 +38,8 @@ export interface ConnectNotionInput {
   databaseId: string;
   /** The date property's name; default "Date". */
   dateProperty?: string;
+  /** Write planned blocks into the database as pages (default false). */
+  writeBack?: boolean;
 }
 
 export interface ConnectNotionResult {
@@ -54,6 +56,7 @@ export interface ConnectNotionResult {
     date_property: string;
     date_property_id: string;
     time_zone: string;
+    write_back: boolean;
   };
   /** Where to point the integration's webhook subscription. */
   webhook_url: string;
@@ -179,6 +182,7 @@ export async function connectNotion(
     workspace_id: workspaceId ? normalizeNotionId(workspaceId) : null,
     bot_id: botId,
     time_zone: timeZone,
+    write_back: input.writeBack ?? false,
   };
   const key = { provider: "notion" as const, user_id: input.userId, external_account_id: botId };
   // A refresh during the probe (a rotation) leaves the newest tokens in `latest` / the source.
@@ -218,6 +222,7 @@ export async function connectNotion(
       date_property: dateProperty,
       date_property_id: propertyId,
       time_zone: timeZone,
+      write_back: connectionSettings.write_back,
     },
     webhook_url: functionUrl(s.config, "notion-webhook"),
     sync: {

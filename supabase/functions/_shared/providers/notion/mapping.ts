@@ -15,6 +15,10 @@
 //     (minute-rounded by Notion); details = the page URL, the raw date value and the id of the
 //     last editor (`last_edited_by`: the connection's bot when this bundle wrote the page, which
 //     is how write-back recognises its own echo);
+//   - a page our integration created (created_by = the connection's bot) is one of our planned
+//     blocks (write-back): app_tag = the block key named in its Notes marker (else its own id),
+//     and it is never busy time for its own user — whoever edits it later (a person's edit of our
+//     page is reconciled by the write-back links, not by who edited last);
 //   - etag = SHA-256 of everything the mirror keeps from the page, so the same content read
 //     twice (the poll's overlapping cursor) is recognised as unchanged, and two edits within
 //     one minute (same last_edited_time) are still told apart.
@@ -33,6 +37,33 @@ export interface NotionMappingContext {
   dateProperty: DatePropertyRef;
   /** IANA zone all-day dates are placed in (the connection's). */
   timeZone: string;
+  /** The connection's integration (bot user) id: pages it created are our planned blocks. */
+  botId?: string | null;
+}
+
+/** How a planned block names itself in its page's Notes (write-back writes it, mapping reads it). */
+export const BLOCK_MARKER_PREFIX = "calendar-sync:";
+
+/** The block key in a page's rich-text properties' marker, if any. */
+export function blockMarker(page: NotionPage): string | null {
+  for (const value of Object.values(page.properties ?? {})) {
+    if (value?.type !== "rich_text" || !Array.isArray(value.rich_text)) continue;
+    const text = (value.rich_text as { plain_text?: string }[])
+      .map((part) => part?.plain_text ?? "").join("");
+    const at = text.indexOf(BLOCK_MARKER_PREFIX);
+    if (at >= 0) {
+      const key = text.slice(at + BLOCK_MARKER_PREFIX.length).match(/^[^\s]+/)?.[0];
+      if (key) return key;
+    }
+  }
+  return null;
+}
+
+/** The block a page was written for, when our integration created it. */
+function appTag(page: NotionPage, id: string, botId: string | null | undefined): string | null {
+  if (!botId || !page.created_by?.id) return null;
+  if (normalizeNotionId(page.created_by.id) !== normalizeNotionId(botId)) return null;
+  return blockMarker(page) ?? id;
 }
 
 export type PageOutcome =
@@ -165,14 +196,15 @@ export function mapPage(page: NotionPage, context: NotionMappingContext): PageOu
     // A value Notion would not produce: treated like no date at all.
     return { kind: "removed", id, reason: "undated" };
   }
+  const tag = appTag(page, id, context.botId);
   const base: Omit<MirrorItem, "etag"> = {
     external_id: id,
     summary: pageTitle(page),
     ...interval,
     status: "confirmed",
-    is_busy: Date.parse(interval.ends_at) > Date.parse(interval.starts_at),
+    is_busy: tag === null && Date.parse(interval.ends_at) > Date.parse(interval.starts_at),
     is_tentative: false,
-    app_tag: null,
+    app_tag: tag,
     external_updated_at: isoInstant(page.last_edited_time),
     details: {
       url: page.url ?? null,

@@ -78,6 +78,8 @@ export interface NotionStrategyOptions {
   dateProperty: DatePropertyRef;
   /** Used when the claim carries no time zone. */
   timeZone?: string | null;
+  /** The connection's integration: pages it created are our planned blocks (mapping.ts). */
+  botId?: string | null;
   mirror: MirrorSnapshot;
   clock: Clock;
   log?: (line: string) => void;
@@ -126,6 +128,7 @@ export function notionChangeStrategy(options: NotionStrategyOptions): ChangeStra
       const context = {
         dateProperty: options.dateProperty,
         timeZone: timeZone ?? options.timeZone ?? "UTC",
+        botId: options.botId,
       };
       const now = options.clock.now();
       stats.read = 0;
