@@ -1,10 +1,18 @@
-// The end-to-end story `make demo` tells, against the running local stack and its Google
-// emulator. Everything goes through the same doors the real callers use: the emulator's
-// Calendar API (as the user editing their calendar), the gateway's functions (as the app) and
-// PostgREST (as the app's UI reading the mirror and the plan).
+// The end-to-end story `make demo` tells, against the running local stack and its Google,
+// Calendly and Notion emulators. Everything goes through the same doors the real callers use:
+// the emulators (as the user editing their calendar, an invitee booking, a teammate dating a
+// page), the gateway's functions (as the app) and PostgREST (as the app's UI reading the mirror
+// and the plan).
 import { Temporal } from "temporal-polyfill";
 import { connectDb, createUser, eventually, rest, stack } from "../devkit/stack.ts";
 import { calendarApi, connectGoogle, createGoogleAccount, emulator } from "../devkit/google.ts";
+import { book, calendly, connectCalendly, createCalendlyAccount } from "../devkit/calendly.ts";
+import {
+  addPage,
+  connectNotion,
+  createNotionWorkspace,
+  subscribeWebhooks,
+} from "../devkit/notion.ts";
 
 const TIME_ZONE = "America/New_York";
 const bold = (text: string) => `\x1b[1m${text}\x1b[0m`;
@@ -192,6 +200,102 @@ try {
   }
   const counters = await emulator<{ counts: Record<string, number> }>("/counters");
   console.log(`  Google API calls in this story: ${JSON.stringify(counters.counts)}`);
+
+  /** Waits for the user's next recalculation run after `runsBefore` and prints it. */
+  const nextRun = async (runsBefore: number) => {
+    const row = await eventually(async () => {
+      const [latest] = await sql`select trigger, moved, kept, placed from public.schedule_runs
+        where user_id = ${user.id} order by created_at desc limit 1`;
+      const [count] =
+        await sql`select count(*)::int as n from public.schedule_runs where user_id = ${user.id}`;
+      return count.n > runsBefore ? latest : null;
+    }, { timeoutMs: 15_000, message: "the recalculation" });
+    console.log(
+      `  recalculate-schedule (${row.trigger}): moved ${row.moved}, kept ${row.kept}, placed ${row.placed}`,
+    );
+  };
+  const runCount = async () =>
+    (await sql`select count(*)::int as n from public.schedule_runs where user_id = ${user.id}`)[0]
+      .n as number;
+  const firstBlock = async () => {
+    const [row] = await sql`select s.title, b.starts_at, b.ends_at from public.session_blocks b
+      join public.sessions s on s.id = b.session_id
+      where b.user_id = ${user.id} and s.status = 'scheduled' order by b.starts_at limit 1`;
+    return row as { title: string; starts_at: Date; ends_at: Date };
+  };
+
+  step("Write-back: the plan appears in the user's own Google Calendar");
+  await rest(`/scheduling_preferences?user_id=eq.${user.id}`, {
+    method: "PATCH",
+    jwt: user.jwt,
+    body: JSON.stringify({ write_back_enabled: true }),
+  }).then((answer) => answer.body?.cancel());
+  const planned = await eventually(async () => {
+    const [connection] = await sql`select settings ->> 'planned_calendar_id' as calendar
+      from public.calendar_connections where id = ${setup.connection.id}`;
+    if (!connection?.calendar) return null;
+    const [queue] = await sql`select count(*) filter (where status <> 'COMPLETED')::int as waiting,
+      count(*)::int as total from public.outbound_queue where user_id = ${user.id}`;
+    if (queue.total === 0 || queue.waiting > 0) return null;
+    return connection.calendar as string;
+  }, { timeoutMs: 20_000, message: "the outbound queue to drain" });
+  const written = await emulator<{ items: { summary: string; start: { dateTime: string } }[] }>(
+    `/calendars/${encodeURIComponent(planned)}/events`,
+  );
+  console.log(`  "Planned sessions" calendar at Google (written through the outbound queue):`);
+  for (const event of written.items) {
+    console.log(`    ${local(event.start.dateTime).padEnd(24)} ${event.summary}`);
+  }
+
+  step(
+    "Calendly: an invitee books over a session; it steps aside; the cancellation frees the time",
+  );
+  const calendlyAccount = await createCalendlyAccount(user);
+  const calendlySetup = await connectCalendly(user, calendlyAccount);
+  console.log(
+    `  webhook subscription ${calendlySetup.subscription.uri} (${calendlySetup.subscription.state})`,
+  );
+  let session = await firstBlock();
+  let runs = await runCount();
+  const booking = await book(calendlyAccount, session.starts_at, 30, {
+    email: "jordan@example.test",
+  });
+  console.log(`  Jordan books 30 min at ${local(session.starts_at)} (over "${session.title}")`);
+  await nextRun(runs);
+  await showPlan("Plan after the booking:");
+  await calendly("/invitees/cancel", { invitee: booking.invitee.uri, wait: true });
+  await eventually(async () => {
+    const [row] = await sql`select count(*)::int as n from public.busy_intervals
+      where user_id = ${user.id} and source = 'calendly'`;
+    return row.n === 0;
+  }, { timeoutMs: 10_000, message: "the cancellation" });
+  console.log("  Jordan cancels: the meeting is no longer busy time (sessions that fit stay put)");
+
+  step("Notion: a teammate dates a page in the team's database over a session");
+  const workspace = await createNotionWorkspace("demo");
+  const notionSetup = await connectNotion(user, workspace);
+  await subscribeWebhooks(workspace);
+  console.log(
+    `  following data source ${notionSetup.data_source.id} (date property "${notionSetup.data_source.date_property}"), webhooks verified`,
+  );
+  session = await firstBlock();
+  runs = await runCount();
+  const pageAt = performance.now();
+  const pageId = await addPage(workspace, "Offsite planning", {
+    start: session.starts_at.toISOString(),
+    end: session.ends_at.toISOString(),
+  });
+  await eventually(async () => {
+    const [row] = await sql`select 1 from public.calendar_events where external_id = ${pageId}`;
+    return row;
+  }, { timeoutMs: 10_000, message: "the Notion page in the mirror" });
+  console.log(
+    `  "Offsite planning" over "${session.title}": Notion → signed webhook → mirror in ${
+      Math.round(performance.now() - pageAt)
+    } ms`,
+  );
+  await nextRun(runs);
+  await showPlan("Plan after the Notion page:");
 
   step("Done");
   console.log("  Every step above went through the gateway, the functions and the database.");
