@@ -18,6 +18,7 @@
 import { Buffer } from "node:buffer";
 import { rpc } from "../../db/client.ts";
 import { ProviderApiError } from "../../net/provider_error.ts";
+import { blockWriter } from "../../outbound/block_writer.ts";
 import type {
   OutboundItem,
   OutboundWriter,
@@ -182,38 +183,11 @@ export function googleWriter(
     return { kind: "retry", error: "the event kept changing while it was patched" };
   }
 
-  async function remove(item: OutboundItem): Promise<WriteOutcome> {
-    const link = item.link;
-    if (!link || link.status !== "live") return { kind: "done", note: "nothing was written" };
-    await client.deleteEvent(link.calendar_id, link.external_id, { sendUpdates: "none" });
-    return {
-      kind: "done",
-      link: {
-        calendar_id: link.calendar_id,
-        external_id: link.external_id,
-        id_version: link.id_version,
-        etag: link.etag,
-        title: link.written_title,
-        starts_at: link.written_starts_at,
-        ends_at: link.written_ends_at,
-        deleted: true,
-      },
-    };
-  }
-
-  return {
-    apply(item) {
-      switch (item.operation) {
-        case "upsert_block":
-          return upsert(item);
-        case "delete_block":
-          return remove(item);
-        default:
-          return Promise.resolve({
-            kind: "failed",
-            error: `Google's writer does not handle ${item.operation}`,
-          });
-      }
+  return blockWriter({
+    provider: "Google",
+    upsert,
+    remove: async (link) => {
+      await client.deleteEvent(link.calendar_id, link.external_id, { sendUpdates: "none" });
     },
-  };
+  });
 }

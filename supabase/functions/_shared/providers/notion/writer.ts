@@ -19,6 +19,7 @@
 //     requests per second), 429 / 529 waited out for their Retry-After.
 import { rpc } from "../../db/client.ts";
 import { ProviderApiError } from "../../net/provider_error.ts";
+import { blockWriter } from "../../outbound/block_writer.ts";
 import type {
   OutboundItem,
   OutboundWriter,
@@ -197,42 +198,15 @@ export function notionWriter(
     return { kind: "done", link: { ...asWritten(dataSourceId, updated), id_version: 0 } };
   }
 
-  async function remove(item: OutboundItem): Promise<WriteOutcome> {
-    const link = item.link;
-    if (!link || link.status !== "live") return { kind: "done", note: "nothing was written" };
-    try {
-      await client.trashPage(link.external_id);
-    } catch (error) {
-      if (!isKind(error, "not_found", "gone")) throw error;
-    }
-    return {
-      kind: "done",
-      link: {
-        calendar_id: link.calendar_id,
-        external_id: link.external_id,
-        id_version: link.id_version,
-        etag: link.etag,
-        title: link.written_title,
-        starts_at: link.written_starts_at,
-        ends_at: link.written_ends_at,
-        deleted: true,
-      },
-    };
-  }
-
-  return {
-    apply(item) {
-      switch (item.operation) {
-        case "upsert_block":
-          return upsert(item);
-        case "delete_block":
-          return remove(item);
-        default:
-          return Promise.resolve({
-            kind: "failed",
-            error: `Notion's writer does not handle ${item.operation}`,
-          });
+  return blockWriter({
+    provider: "Notion",
+    upsert,
+    remove: async (link) => {
+      try {
+        await client.trashPage(link.external_id);
+      } catch (error) {
+        if (!isKind(error, "not_found", "gone")) throw error;
       }
     },
-  };
+  });
 }
