@@ -125,3 +125,18 @@ export function describeError(error: unknown): string {
   }
   return error instanceof Error ? error.message : String(error);
 }
+
+/** The kind an HTTP status means when a provider says nothing more specific. */
+export function kindForStatus(status: number): ProviderErrorKind {
+  if (status === 401) return "unauthorized";
+  if (status === 429) return "rate_limited";
+  if (status === 404) return "not_found";
+  if (status === 408 || status >= 500) return "server";
+  return "permanent";
+}
+
+/** A string field of a JSON error body, if there is one. */
+export function errorBodyField(body: unknown, field: string): string | null {
+  const value = body && typeof body === "object" ? (body as Record<string, unknown>)[field] : null;
+  return typeof value === "string" ? value : null;
+}

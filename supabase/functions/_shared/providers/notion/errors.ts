@@ -9,6 +9,8 @@
 // Invariants: the reason is Notion's `code`; the message names the status and code and never
 // carries request data.
 import {
+  errorBodyField,
+  kindForStatus,
   parseRetryAfter,
   ProviderApiError,
   type ProviderErrorKind,
@@ -20,19 +22,12 @@ export function classifyNotionError(
   headers: Headers,
   nowMs: number = Date.now(),
 ): ProviderApiError {
-  const object = body && typeof body === "object" ? body as Record<string, unknown> : {};
-  const code = typeof object.code === "string" ? object.code : null;
-  const message = typeof object.message === "string" ? object.message : null;
-  const kind: ProviderErrorKind = status === 401
-    ? "unauthorized"
-    : status === 429 || status === 529 || code === "rate_limited" ||
-        code === "service_overload"
-    ? "rate_limited"
-    : status === 404
-    ? "not_found"
-    : status === 408 || status >= 500
-    ? "server"
-    : "permanent";
+  const code = errorBodyField(body, "code");
+  const message = errorBodyField(body, "message");
+  const kind: ProviderErrorKind =
+    status === 529 || code === "rate_limited" || code === "service_overload"
+      ? "rate_limited"
+      : kindForStatus(status);
   return new ProviderApiError({
     provider: "notion",
     kind,
