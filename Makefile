@@ -4,11 +4,12 @@
 #   make stack   start the local stack     make status   print its URLs and keys
 #   make stop    stop it                   make wipe     stop it and delete its data
 #   make bench   benchmarks, each printed beside its baseline
+#   make verify DB_URL=postgresql://…   check a deployed database has everything the bundle needs
 API_PORT ?= 54321
 DB_PORT ?= 54322
 export API_PORT DB_PORT
 
-.PHONY: demo test stack status stop wipe bench install fmt lint check
+.PHONY: demo test stack status stop wipe bench install fmt lint check verify
 
 install:
 	@bash scripts/install.sh
@@ -33,6 +34,11 @@ demo:
 
 bench:
 	@bash scripts/bench.sh
+
+# DB_URL from the command line or the environment (a password with `$` only through the
+# environment); without it, the running local stack's database (API_PORT picks the stack).
+verify:
+	@bash -c 'source scripts/lib.sh && deno run --allow-read --allow-env --allow-net --allow-run=bash scripts/verify.ts'
 
 fmt:
 	@bash -c 'source scripts/lib.sh && deno fmt'

@@ -1,6 +1,16 @@
 -- Platform helpers every other migration uses: extensions, the updated_at trigger, the
 -- application clock, the one way pg_cron calls an Edge Function, the caller probe, and the
 -- per-user limit on user-triggered work.
+--
+-- Rollback: last of all (every other migration uses these helpers):
+--   drop function public.take_user_action, public.whoami, public.invoke_edge_function,
+--     public.app_now, public.set_updated_at;
+--   drop table public.user_action_limits, public.app_clock;
+-- Data lost: the per-user limits of forced refreshes and re-plans, and the clock offset (0 in
+-- production). The extensions stay: pgcrypto, pg_cron and pg_net belong to the platform and may
+-- serve other things (dropping pg_cron drops every cron job of the database). The Vault secrets
+-- project_url and cron_secret are the operator's; delete them from vault.secrets by name if
+-- nothing else uses them.
 
 create extension if not exists pgcrypto with schema extensions;
 create extension if not exists pg_cron;

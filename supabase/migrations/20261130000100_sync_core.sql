@@ -13,6 +13,25 @@
 --             last complete sync; Notion: the last_edited_time watermark); null = full sync;
 --   claim     a uuid proving which run holds the calendar; every write checks it;
 --   generation bumped by each full sync, so rows a full sync did not see can be told apart.
+--
+-- Rollback: after 20261130000200's (they call each other: the two go together). Before
+-- rolling back 20261130000800 and 20261130000500, disconnect every connection
+-- (disconnect-calendar) and let process-outbound-queue drain, so that push channels are stopped
+-- and grants revoked at the providers; otherwise Google channels keep calling until they expire
+-- (at most 7 days) and Calendly subscriptions stay registered until deleted in Calendly.
+--   drop view public.busy_intervals;
+--   drop function public.google_receive_notification, public.channel_set_status,
+--     public.channel_activate, public.channel_record_pending, public.maintenance_release,
+--     public.maintenance_claim, public.sync_finish, public.sync_store_page,
+--     public.mirror_apply_items, public.sync_restart_full, public.sync_extend_lease,
+--     public.sync_claim, public.sync_claim_payload, public.sync_mark, public.sync_watch_calendar,
+--     public.connection_mark_needs_reauth, public.connection_abort_token_refresh,
+--     public.connection_finish_token_refresh, public.connection_begin_token_refresh,
+--     public.connection_upsert;
+--   drop table public.webhook_deliveries, public.calendar_events,
+--     public.calendar_webhook_channels, public.calendar_sync_state, public.calendar_connections;
+-- Data lost: every connection with its sealed tokens (users connect again), the mirror of their
+-- calendars (a reconnect's full sync rebuilds it), channel records and the delivery log.
 
 -- ---------------------------------------------------------------------------------------------
 -- Connections.

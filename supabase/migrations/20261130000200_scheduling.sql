@@ -10,6 +10,18 @@
 --     and blocks by hand (which locks the session: see session_blocks_lock_session);
 --   - the function (service role): placement (status scheduled/unscheduled, unscheduled_reason,
 --     the blocks of unlocked sessions), schedule_runs, schedule_recalc_state.
+--
+-- Rollback: after 20261130000300's (its cron jobs call these functions), and together with
+-- 20261130000100's (whose sync_store_page marks plans through schedule_mark_plan_needed):
+--   drop table public.session_blocks, public.sessions, public.schedule_recalc_state,
+--     public.schedule_runs, public.scheduling_preferences;
+--   drop function public.schedule_unserved_marks, public.schedule_users_to_plan,
+--     public.schedule_apply_plan, public.schedule_finish_recalc, public.schedule_claim_recalc,
+--     public.schedule_load_inputs, public.schedule_request_recalc,
+--     public.schedule_mark_plan_needed, public.session_blocks_lock_session,
+--     public.sessions_before_write, public.is_valid_working_hours, public.is_iana_time_zone;
+-- Data lost: users' sessions and their placed blocks, their scheduling preferences and the
+-- history of re-plans. Tables go first: their CHECK constraints and triggers use the functions.
 
 -- ---------------------------------------------------------------------------------------------
 -- Validation helpers (pure; used in CHECK constraints, so callable by everyone).

@@ -5,6 +5,20 @@
 -- clean_old_webhook_events) are views and functions over the core, so there is one source of
 -- truth. What only Calendly has: invitees (several per scheduled event for group events), and
 -- applying a signed delivery atomically.
+--
+-- Rollback: after 20261130000500's (20261130000600's notion_receive_event, rolled back before
+-- this, calls webhook_record_delivery; 20261130000300's sync_cleanup calls
+-- clean_old_webhook_events, see its note):
+--   drop view public.calendly_sync_health, public.calendly_sync_state,
+--     public.calendly_webhook_events, public.meetings;
+--   drop policy "Users read their own deliveries" on public.webhook_deliveries;
+--   revoke select on public.webhook_deliveries from authenticated;
+--   drop table public.meeting_invitees;
+--   drop function public.calendly_apply_delivery, public.calendly_delivery_candidates,
+--     public.webhook_record_delivery, public.clean_old_webhook_events,
+--     public.calendly_sync_state_update;
+-- Data lost: the invitees of Calendly meetings (names, e-mails, cancellations); the meetings
+-- themselves are mirror rows of 20261130000100 and stay. The views hold no data.
 
 -- ---------------------------------------------------------------------------------------------
 -- Invitees of a meeting (group events have several). An invitee's cancellation is final: a

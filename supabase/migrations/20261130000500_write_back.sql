@@ -18,6 +18,33 @@
 --     sync_conflicts row records both versions, the winner and why.
 -- The queue also carries the provider-side cleanup of a disconnect or a deleted user (stopping
 -- channels, revoking tokens), queued before the rows go.
+--
+-- Rollback: after 20261130000600's, and only on the way to rolling back 20261130000100 too (its
+-- sync_store_page calls write_back_reconcile on every page); to stop writing back without a
+-- rollback, set write_back_enabled to false. Let the queue drain first: its revoke_token items
+-- release disconnected connections and deleted users at the providers.
+--   select cron.unschedule('process-outbound-queue');
+--   select cron.unschedule('outbound-queue-cleanup');
+--   drop trigger connections_release_held on public.calendar_connections;
+--   drop trigger connections_write_back on public.calendar_connections;
+--   drop trigger preferences_write_back on public.scheduling_preferences;
+--   drop trigger sessions_write_back on public.sessions;
+--   drop trigger session_blocks_write_back on public.session_blocks;
+--   drop view public.outbound_queue_stats_overall, public.outbound_queue_stats;
+--   drop table public.sync_conflicts, public.outbound_queue, public.write_back_links;
+--   drop function public.outbound_due, public.outbound_next_due_seconds,
+--     public.outbound_cleanup, public.write_back_reconcile, public.write_back_provider_changed,
+--     public.write_back_set_planned_calendar, public.connections_release_held,
+--     public.outbound_hold_connection, public.outbound_retry, public.outbound_complete,
+--     public.outbound_claim, public.outbound_queue_kick, public.connections_write_back,
+--     public.preferences_write_back, public.write_back_retarget, public.sessions_write_back,
+--     public.session_blocks_write_back, public.write_back_block_changed,
+--     public.write_back_desired, public.write_back_enqueue, public.write_back_targets;
+--   alter table public.scheduling_preferences drop column write_back_calendar,
+--     drop column write_back_enabled;
+-- Data lost: waiting and failed writes, what was written where (events already written stay in
+-- users' calendars: delete the "Planned sessions" calendar to remove them), the conflict log and
+-- users' write-back choices.
 
 -- ---------------------------------------------------------------------------------------------
 -- Opt-in per user.

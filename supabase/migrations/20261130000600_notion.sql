@@ -11,6 +11,16 @@
 --     (webhook_record_delivery), the followed data sources it concerns marked (sync_mark);
 --   - the mirror snapshot the incremental poll compares against (see providers/notion/
 --     strategy.ts), and following one data source per connection.
+--
+-- Rollback: after 20261130000700's (nothing in earlier migrations calls these):
+--   drop function public.notion_follow_data_source, public.notion_mirror_snapshot,
+--     public.notion_receive_event, public.notion_webhook_revoke_verification,
+--     public.notion_webhook_verification_keys, public.notion_webhook_read_verifications,
+--     public.notion_webhook_store_verification;
+--   drop table public.notion_webhook_verifications;
+-- Data lost: Notion's webhook verification tokens (after re-applying, "Resend token" in the
+-- integration's webhook settings and read it again). Notion connections and their mirror rows
+-- belong to 20261130000100: disconnect them first if Notion is going away.
 
 -- ---------------------------------------------------------------------------------------------
 -- Webhook verification tokens. token_encrypted is AES-256-GCM ciphertext made by the function

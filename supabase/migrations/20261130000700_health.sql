@@ -8,6 +8,12 @@
 -- sync_operator_overview and friends: for the service role only — calendars per state,
 -- renewals due in the next 24 hours, failed renewals, each cron job's last run, recent pg_net
 -- failures.
+--
+-- Rollback: after 20261130000800's (views only, which nothing else uses):
+--   drop view public.sync_operator_net_failures, public.sync_operator_cron_jobs,
+--     public.sync_operator_overview, public.calendar_sync_health,
+--     public.maintenance_settings_public;
+-- Data lost: none.
 
 -- The renewal lead time, readable by the health view's callers (the settings table is not).
 create view public.maintenance_settings_public as

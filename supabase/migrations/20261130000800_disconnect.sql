@@ -14,9 +14,12 @@
 -- The auth.users trigger: the same release for every connection of a deleted user, before the
 -- cascade removes the rows.
 --
--- Rollback: drop trigger auth_users_release_connections on auth.users; drop function
--- public.auth_users_release_connections(), public.connection_disconnect(uuid, uuid),
--- public.connection_queue_release(uuid, text).
+-- Rollback: first (the newest migration):
+--   drop trigger auth_users_release_connections on auth.users;
+--   drop function public.auth_users_release_connections, public.connection_disconnect,
+--     public.connection_queue_release;
+-- Data lost: none. Without it disconnect-calendar fails, and deleting a user no longer queues
+-- the release of their grants and channels at the providers.
 
 create or replace function public.connection_queue_release(p_connection_id uuid, p_reason text)
 returns bigint
