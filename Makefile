@@ -4,12 +4,13 @@
 #   make stack   start the local stack     make status   print its URLs and keys
 #   make stop    stop it                   make wipe     stop it and delete its data
 #   make bench   benchmarks, each printed beside its baseline
+#   make web     build the browser client and the status page's script into web/dist/
 #   make verify DB_URL=postgresql://…   check a deployed database has everything the bundle needs
 API_PORT ?= 54321
 DB_PORT ?= 54322
 export API_PORT DB_PORT
 
-.PHONY: demo test stack status stop wipe bench install fmt lint check verify
+.PHONY: demo test stack status stop wipe bench install fmt lint check verify web
 
 install:
 	@bash scripts/install.sh
@@ -34,6 +35,9 @@ demo:
 
 bench:
 	@bash scripts/bench.sh
+
+web:
+	@bash scripts/build_web.sh
 
 # DB_URL from the command line or the environment (a password with `$` only through the
 # environment); without it, the running local stack's database (API_PORT picks the stack).

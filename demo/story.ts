@@ -13,6 +13,7 @@ import {
   createNotionWorkspace,
   subscribeWebhooks,
 } from "../devkit/notion.ts";
+import { showStatusPage } from "./screenshot.ts";
 
 const TIME_ZONE = "America/New_York";
 const bold = (text: string) => `\x1b[1m${text}\x1b[0m`;
@@ -296,6 +297,9 @@ try {
   );
   await nextRun(runs);
   await showPlan("Plan after the Notion page:");
+
+  step("The status page: connections, the write-back queue and the week, as the user sees it");
+  await showStatusPage(user);
 
   step("Done");
   console.log("  Every step above went through the gateway, the functions and the database.");

@@ -8,6 +8,10 @@ import { HttpError, toHttpError } from "./errors.ts";
 
 export { HttpError } from "./errors.ts";
 
+// Cross-origin callers see only CORS-safelisted answer headers unless told otherwise; a caller
+// that was rate limited needs Retry-After to know when to try again.
+const EXPOSED_HEADERS = { "Access-Control-Expose-Headers": "retry-after" };
+
 export function json(body: unknown, status = 200, headers: HeadersInit = {}): Response {
   return new Response(JSON.stringify(body), {
     status,
@@ -64,7 +68,9 @@ export function handle(
 ): (request: Request) => Promise<Response> {
   const withCors = (response: Response): Response => {
     if (!options.cors) return response;
-    for (const [name, value] of Object.entries(corsHeaders)) response.headers.set(name, value);
+    for (const [name, value] of Object.entries({ ...corsHeaders, ...EXPOSED_HEADERS })) {
+      response.headers.set(name, value);
+    }
     return response;
   };
   return async (request) => {
