@@ -442,17 +442,39 @@ create or replace function public.sync_mark(
   p_connection_id uuid, p_calendar_id text default null, p_full boolean default false
 ) returns jsonb
 language sql volatile set search_path to '' as $$
-  with marked as (
-    update public.calendar_sync_state
+  -- A calendar already marked is not written again: a burst of notifications for one calendar
+  -- takes the row lock once, not once per notification (the claim clears the mark in its own
+  -- transaction, so a notification that finds it still set is covered by the run to come).
+  with targeted as (
+    select s.calendar_id, s.needs_sync and (s.full_sync_required or not p_full) as already,
+      s.claim_token is not null and s.lease_until > public.app_now() as running,
+      greatest(0, extract(epoch from s.lease_until - public.app_now()) * 1000)::bigint
+        as lease_remaining_ms
+    from public.calendar_sync_state s
+    where s.connection_id = p_connection_id
+      and (p_calendar_id is null or s.calendar_id = p_calendar_id)
+  ),
+  marked as (
+    update public.calendar_sync_state s
       set needs_sync = true,
-          marked_at = coalesce(case when needs_sync then marked_at end, public.app_now()),
-          full_sync_required = full_sync_required or p_full
-      where connection_id = p_connection_id
-        and (p_calendar_id is null or calendar_id = p_calendar_id)
-      returning calendar_id, claim_token is not null and lease_until > public.app_now() as running)
+          marked_at = coalesce(case when s.needs_sync then s.marked_at end, public.app_now()),
+          full_sync_required = s.full_sync_required or p_full
+      from targeted t
+      where s.connection_id = p_connection_id and s.calendar_id = t.calendar_id
+        and not t.already
+      returning s.calendar_id, s.claim_token is not null and s.lease_until > public.app_now()
+        as running,
+        greatest(0, extract(epoch from s.lease_until - public.app_now()) * 1000)::bigint
+          as lease_remaining_ms),
+  answered as (
+    select calendar_id, running, lease_remaining_ms from marked
+    union all
+    select calendar_id, running, lease_remaining_ms from targeted where already)
   select coalesce(jsonb_agg(jsonb_build_object('connection_id', p_connection_id,
-    'calendar_id', calendar_id, 'running', running) order by calendar_id), '[]'::jsonb)
-  from marked
+    'calendar_id', calendar_id, 'running', running,
+    'lease_remaining_ms', case when running then lease_remaining_ms end)
+    order by calendar_id), '[]'::jsonb)
+  from answered
 $$;
 
 -- What a sync run needs to start, as one jsonb: the claim and everything else it needs (the
@@ -483,7 +505,8 @@ $$;
 
 -- Takes the calendar's sync if it is marked, its connection is active and no live claim holds
 -- it (a claim whose lease ran out is taken over: a crashed sync blocks nothing for longer than
--- its lease). Clearing the mark here means a mark set during the run is seen by its finish.
+-- its lease, and its unfinished work counts as a mark). Clearing the mark here means a mark set
+-- during the run is seen by its finish.
 -- Returns {claimed: false, reason} when not taken.
 create or replace function public.sync_claim(
   p_connection_id uuid, p_calendar_id text, p_lease_seconds integer default 15
@@ -510,7 +533,7 @@ begin
         generation = case when full_sync_required or cursor is null
           then generation + 1 else generation end
     where connection_id = p_connection_id and calendar_id = p_calendar_id
-      and needs_sync
+      and (needs_sync or (claim_token is not null and lease_until < v_now))
       and (claim_token is null or lease_until is null or lease_until < v_now)
     returning * into v_state;
   if not found then
@@ -989,15 +1012,21 @@ begin
     end if;
     return jsonb_build_object('outcome', 'acknowledged');
   end if;
-  update public.calendar_webhook_channels
-    set last_message_number = greatest(coalesce(last_message_number, 0), p_message_number),
-        last_notification_at = public.app_now(),
-        resource_id = coalesce(resource_id, p_resource_id)
-    where id = v_channel.id;
+  -- What health shows (the last notification) is kept to the second: a burst on one channel
+  -- writes its row about once a second, not once per notification.
+  if v_channel.resource_id is null or v_channel.last_notification_at is null
+    or v_channel.last_notification_at < public.app_now() - interval '1 second' then
+    update public.calendar_webhook_channels
+      set last_message_number = greatest(coalesce(last_message_number, 0), p_message_number),
+          last_notification_at = public.app_now(),
+          resource_id = coalesce(resource_id, p_resource_id)
+      where id = v_channel.id;
+  end if;
   v_marked := public.sync_mark(v_channel.connection_id, v_channel.calendar_id);
   return jsonb_build_object('outcome', 'marked',
     'connection_id', v_channel.connection_id, 'calendar_id', v_channel.calendar_id,
-    'sync_running', coalesce((v_marked -> 0 ->> 'running')::boolean, false));
+    'sync_running', coalesce((v_marked -> 0 ->> 'running')::boolean, false),
+    'lease_remaining_ms', (v_marked -> 0 ->> 'lease_remaining_ms')::bigint);
 end
 $$;
 

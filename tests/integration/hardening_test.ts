@@ -42,7 +42,7 @@ Deno.test("a crashed sync blocks its calendar only until its short lease runs ou
     assert.equal(blocked.status, 200, JSON.stringify(blocked.body));
     assert.equal(blocked.body.synced, 0, "within the lease the dead sync still holds it");
 
-    // Seconds later (the lease is 15 s), the next trigger takes the calendar over.
+    // Seconds later (the lease is 5 s), the next trigger takes the calendar over.
     await moveDatabaseClock(sql, 20);
     const refreshed = await call("refresh-calendar-webhook", user.jwt, {});
     assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body));

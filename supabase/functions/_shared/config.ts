@@ -75,8 +75,11 @@ const ConfigSchema = z.object({
   NOTION_API_URL: urlWithDefault("https://api.notion.com"),
   NOTION_OAUTH_TOKEN_URL: urlWithDefault("https://api.notion.com/v1/oauth/token"),
 
-  /** How long a sync claim holds without progress before another run may take it over. */
-  SYNC_LEASE_SECONDS: intWithDefault(15, 3, 600),
+  /**
+   * How long a sync claim holds without progress before another run may take it over (a live
+   * run's heartbeat extends it every third of it).
+   */
+  SYNC_LEASE_SECONDS: intWithDefault(5, 3, 600),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

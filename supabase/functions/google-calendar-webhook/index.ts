@@ -5,6 +5,7 @@
 import { handle, json, requireMethod } from "../_shared/http/handler.ts";
 import { runInBackground } from "../_shared/http/background.ts";
 import { services, syncTarget } from "../_shared/services.ts";
+import { takeOverWhenLeaseEnds } from "../_shared/sync/takeover.ts";
 import {
   parseNotificationHeaders,
   receiveNotification,
@@ -15,9 +16,12 @@ Deno.serve(handle("google-calendar-webhook", async (request) => {
   const notification = parseNotificationHeaders(request.headers);
   const s = services();
   const outcome = await receiveNotification(s.db, notification);
-  // A running sync sees the mark when it stores its last page and runs the follow-up itself.
+  // A running sync sees the mark when it stores its last page and runs the follow-up itself;
+  // if it died, the calendar is taken over when its lease ends.
   if (outcome.kind === "marked" && !outcome.syncRunning) {
     runInBackground("google-sync", () => syncTarget(s, outcome.target));
+  } else if (outcome.kind === "marked" && outcome.leaseRemainingMs !== null) {
+    takeOverWhenLeaseEnds(outcome.target, outcome.leaseRemainingMs, (t) => syncTarget(s, t));
   }
   return json({ status: outcome.kind, ...("reason" in outcome ? { reason: outcome.reason } : {}) });
 }));

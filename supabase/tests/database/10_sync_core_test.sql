@@ -3,7 +3,7 @@
 -- mirror's version ordering, the plan mark in the same transaction, and Google's one-round-trip
 -- receiver. Time passes through public.app_clock (now() is fixed inside a transaction).
 begin;
-select plan(48);
+select plan(52);
 
 select has_table('public', 'calendar_connections', 'calendar_connections exists');
 select has_table('public', 'calendar_sync_state', 'calendar_sync_state exists');
@@ -175,6 +175,26 @@ select is(public.maintenance_claim((select connection_id from ids), 'a@example.t
 select throws_ok($$ select public.channel_record_pending((select connection_id from ids),
   'a@example.test', gen_random_uuid(), 'channel-x', 'h') $$, '55000', null,
   'a channel can only be recorded under the held maintenance claim');
+
+-- A burst of marks writes the row once; the answer says a run holds it and for how long.
+select public.sync_mark((select connection_id from ids), 'a@example.test');
+update public.calendar_sync_state set claim_token = gen_random_uuid(),
+  lease_until = public.app_now() + interval '4 seconds', needs_sync = true,
+  marked_at = public.app_now() - interval '30 seconds'
+  where calendar_id = 'a@example.test';
+select is((public.sync_mark((select connection_id from ids), 'a@example.test') -> 0 ->> 'running')::boolean,
+  true, 'a mark while a run holds the calendar says it is running');
+select ok((public.sync_mark((select connection_id from ids), 'a@example.test') -> 0
+  ->> 'lease_remaining_ms')::bigint between 1 and 4000, 'and how long its lease still holds');
+select ok((select marked_at < public.app_now() - interval '20 seconds' from public.calendar_sync_state
+  where calendar_id = 'a@example.test'), 'an already marked calendar is not written again');
+
+-- A run that died after clearing the mark: its unfinished work counts as a mark.
+update public.calendar_sync_state set needs_sync = false, marked_at = null,
+  lease_until = public.app_now() - interval '1 second'
+  where calendar_id = 'a@example.test';
+select is((public.sync_claim((select connection_id from ids), 'a@example.test') ->> 'claimed'),
+  'true', 'an abandoned claim is taken over even without a mark');
 
 -- RLS: user B sees none of A's rows, and nobody reads the channel's token hash.
 set local role authenticated;

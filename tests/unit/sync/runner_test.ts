@@ -182,12 +182,21 @@ Deno.test("a run whose claim was taken over stores nothing more and reports it",
   assert.equal(store.state(target).cursor, null, "the cursor did not move");
 });
 
-Deno.test("a calendar that keeps changing is left marked after the follow-up limit", async () => {
+Deno.test("a calendar that keeps changing is left marked once the follow-up budget is spent", async () => {
   const store = createMemorySyncStore({}, clock);
-  store.onPageStored = () => store.mark(target);
+  // Every run finds the calendar marked again, and each takes 10 s of the call's budget.
+  let elapsed = 0;
+  const timed = { now: () => clock.now(), monotonic: () => elapsed };
+  store.onPageStored = () => {
+    elapsed += 10_000;
+    store.mark(target);
+  };
   const google = new FakeGoogle(() => ({ items: [event("x", 1)], nextSyncToken: "s" }));
-  const summary = await syncCalendar({ ...deps(store, google), maxRuns: 3 }, target);
-  assert.equal(summary.runs, 3);
+  const summary = await syncCalendar(
+    { ...deps(store, google), clock: timed, followUpBudgetMs: 30_000 },
+    target,
+  );
+  assert.equal(summary.runs, 3, "follow-ups ran while the budget lasted");
   assert.equal(store.state(target).claim, null);
   assert.equal(store.state(target).needsSync, true, "the next trigger picks it up");
 });

@@ -28,8 +28,12 @@ export interface SyncRunDependencies {
   /** Called once per call whose stored pages changed busy time (the plan mark is already set). */
   onBusyChanged?: (userId: string) => Promise<void> | void;
   log?: (line: string) => void;
-  /** Follow-ups one call runs at most (a calendar that keeps changing is left marked). */
-  maxRuns?: number;
+  /**
+   * Follow-ups start only while the call is younger than this (ms; default 60 s, well inside
+   * the hosted wall clock). A calendar that keeps changing longer is left marked for the next
+   * trigger or the minute sweep of stale marks.
+   */
+  followUpBudgetMs?: number;
 }
 
 export interface SyncSummary {
@@ -160,7 +164,7 @@ export async function syncCalendar(
   const started = clock.monotonic();
   const strategy = await deps.strategy(first, target);
   const requestsBefore = strategy.requests();
-  const maxRuns = deps.maxRuns ?? 5;
+  const followUpBudgetMs = deps.followUpBudgetMs ?? 60_000;
   try {
     while (claim !== null) {
       const current: SyncClaim = claim;
@@ -185,8 +189,8 @@ export async function syncCalendar(
         await deps.store.finish(target, current.claim, reason);
         throw error;
       }
-      if (followUp && summary.runs >= maxRuns) {
-        // Leave the calendar marked for the next trigger rather than looping for ever.
+      if (followUp && clock.monotonic() - started >= followUpBudgetMs) {
+        // Leave the calendar marked for the next trigger rather than outliving the wall clock.
         await deps.store.finish(target, followUp.claim, null, { remark: true });
         break;
       }

@@ -100,8 +100,9 @@ export function createMemorySyncStore(
     claim(target, leaseSeconds) {
       const s = state(target);
       let refusal: ClaimRefusal | null = null;
-      if (!s.needsSync) refusal = "not_marked";
-      else if (s.claim !== null && s.leaseUntil >= clock.now()) refusal = "running";
+      const abandoned = s.claim !== null && s.leaseUntil < clock.now();
+      if (s.claim !== null && s.leaseUntil >= clock.now()) refusal = "running";
+      else if (!s.needsSync && !abandoned) refusal = "not_marked";
       return Promise.resolve(refusal ?? take(s, leaseSeconds));
     },
 

@@ -43,7 +43,13 @@ export function parseNotificationHeaders(headers: Headers): NotificationHeaders 
 }
 
 export type NotificationOutcome =
-  | { kind: "marked"; target: SyncTarget; syncRunning: boolean }
+  | {
+    kind: "marked";
+    target: SyncTarget;
+    syncRunning: boolean;
+    /** While a run holds the calendar: how long its lease still holds (ms). */
+    leaseRemainingMs: number | null;
+  }
   | { kind: "acknowledged" }
   | { kind: "ignored"; reason: "unknown_channel" | "inactive_channel" };
 
@@ -62,6 +68,7 @@ export async function receiveNotification(
     connection_id?: string;
     calendar_id?: string;
     sync_running?: boolean;
+    lease_remaining_ms?: number | null;
   }>(db, "google_receive_notification", {
     p_channel_id: notification.channelId,
     p_token_sha256: await sha256Hex(notification.channelToken ?? ""),
@@ -85,6 +92,7 @@ export async function receiveNotification(
         kind: "marked",
         target: { connectionId: received.connection_id!, calendarId: received.calendar_id! },
         syncRunning: received.sync_running ?? false,
+        leaseRemainingMs: received.lease_remaining_ms ?? null,
       };
   }
 }
