@@ -41,3 +41,139 @@ export function table(header: string[], rows: string[][]): string {
     ...rows.map(line),
   ].join("\n");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Database round trips, counted where they land.
+
+/** One request PostgREST served: its HTTP method and path (`/rpc/<function>` or `/<table>`). */
+export interface PostgrestRequest {
+  method: string;
+  path: string;
+}
+
+/** The few calls of `postgres` (postgres.js) the counter needs; any connection as a superuser. */
+type SuperuserSql = {
+  unsafe(query: string): PromiseLike<readonly Record<string, unknown>[]>;
+};
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Counts the requests PostgREST serves, from PostgreSQL's own statement log. Every PostgREST
+ * request is one transaction that first sets `request.method` and `request.path` with
+ * set_config(); with `log_statement = 'all'` PostgreSQL logs that statement with its parameters.
+ * So the count is what the database itself saw from every caller (the Edge Functions included),
+ * and nothing of the product is wrapped, patched or re-implemented for it. The functions reach
+ * the database only through PostgREST (supabase-js), so one request = one database round trip.
+ *
+ * Logging every statement slows the database down: count only around the flows being counted,
+ * never while timing. `log_statement` is set with ALTER SYSTEM (it must reach PostgREST's
+ * pooled sessions, which a per-role setting would not) and reset by `stop()`; the log is read
+ * with pg_read_file, so it needs a superuser connection (the local stack's DB_URL is one).
+ */
+export class PostgrestRequestCounter {
+  private constructor(
+    private readonly sql: SuperuserSql,
+    private readonly logPath: string,
+    private readonly offset: number,
+  ) {}
+
+  static async start(sql: SuperuserSql): Promise<PostgrestRequestCounter> {
+    // The local stack starts PostgreSQL with `pg_ctl -l <its folder>/postgres.log`, next to the
+    // data directory (scripts/stack.sh).
+    const [{ dir }] = await sql.unsafe(`select current_setting('data_directory') as dir`);
+    const logPath = String(dir).replace(/\/data\/?$/, "/postgres.log");
+    const [{ size }] = await sql.unsafe(
+      `select (pg_stat_file('${logPath.replaceAll("'", "''")}', true)).size as size`,
+    );
+    if (size === null) throw new Error(`PostgreSQL's log is not at ${logPath}`);
+    await sql.unsafe(`alter system set log_statement = 'all'`);
+    await sql.unsafe(`select pg_reload_conf()`);
+    // Backends pick the new setting up at their next command after the postmaster's SIGHUP.
+    await sleep(300);
+    return new PostgrestRequestCounter(sql, logPath, Number(size));
+  }
+
+  /** Stops logging and returns every PostgREST request since start(), in log order. */
+  async stop(): Promise<PostgrestRequest[]> {
+    await sleep(100);
+    await this.sql.unsafe(`alter system reset log_statement`);
+    await this.sql.unsafe(`select pg_reload_conf()`);
+    await sleep(300);
+    const path = this.logPath.replaceAll("'", "''");
+    const [{ text }] = await this.sql.unsafe(
+      `select pg_read_file('${path}', ${this.offset},
+        greatest((pg_stat_file('${path}')).size - ${this.offset}, 0)) as text`,
+    );
+    return parsePostgrestRequests(String(text ?? ""));
+  }
+}
+
+/**
+ * The requests in a stretch of PostgreSQL's log written with `log_statement = 'all'`: each
+ * PostgREST transaction's `set_config('request.method', $m, true), set_config('request.path',
+ * $p, true)` statement, followed by its `DETAIL:  parameters: $1 = '…', …` line.
+ */
+export function parsePostgrestRequests(log: string): PostgrestRequest[] {
+  const requests: PostgrestRequest[] = [];
+  const lines = log.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const statement =
+      /set_config\('request\.method', \$(\d+), true\).*set_config\('request\.path', \$(\d+), true\)/
+        .exec(lines[i]);
+    if (!statement) continue;
+    const detail = lines.slice(i + 1, i + 4).find((line) => line.includes("DETAIL:  parameters:"));
+    if (!detail) continue;
+    const values = new Map<string, string>();
+    for (const match of detail.matchAll(/\$(\d+) = '((?:[^']|'')*)'/g)) {
+      values.set(match[1], match[2].replaceAll("''", "'"));
+    }
+    const method = values.get(statement[1]);
+    const path = values.get(statement[2]);
+    if (method && path) requests.push({ method, path });
+  }
+  return requests;
+}
+
+/** How many requests of each `METHOD path`, most frequent first. */
+export function countRequests(requests: PostgrestRequest[]): [string, number][] {
+  const counts = new Map<string, number>();
+  for (const { method, path } of requests) {
+    const key = `${method} ${path}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Where the CPU went.
+
+/** Jiffies per second on Linux (USER_HZ; 100 on every common kernel). */
+const USER_HZ = 100;
+
+/**
+ * CPU seconds (user + system, all threads) a process used so far, from /proc (Linux); with
+ * `reapedChildren`, also what its exited children used (a postmaster's finished backends).
+ * NaN when the process is gone or /proc cannot be read.
+ */
+export function cpuSeconds(pid: number, reapedChildren = false): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // Fields after "(comm) ": state is field 3, utime 14, stime 15, cutime 16, cstime 17.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+    const own = fields[11] + fields[12];
+    return (reapedChildren ? own + fields[13] + fields[14] : own) / USER_HZ;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The pids of a process's live children (Linux). */
+export function childPids(pid: number): number[] {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim().split(/\s+/)
+      .filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}

@@ -95,3 +95,24 @@ export async function eventually<T>(
     `timed out after ${timeoutMs} ms waiting for ${message}${last ? `: ${last}` : ""}`,
   );
 }
+
+/** The running local stack's own folder (.stack/<API_PORT>: logs/, pids/), from API_URL. */
+export function stackStateDir(): string {
+  const root = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+  return `${root}/.stack/${new URL(stack.apiUrl).port}`;
+}
+
+/**
+ * The pid of one part of the running local stack, from its pids/<name>.pid ("gateway",
+ * "postgrest", "pg-net", "function-<name>", "<name>-emulator"), or null when it is not running
+ * (a crashed function worker has no pid file until the supervisor restarted it).
+ */
+export async function stackPartPid(name: string): Promise<number | null> {
+  try {
+    const pid = Number((await Deno.readTextFile(`${stackStateDir()}/pids/${name}.pid`)).trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+}

@@ -3,7 +3,13 @@
 // bench/support.ts, re-exported here).
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import type { GoogleConfig } from "../../supabase/functions/_shared/providers/google/mod.ts";
-import { type connectDb, createUser, stack, type TestUser } from "../../devkit/stack.ts";
+import {
+  type connectDb,
+  createUser,
+  stack,
+  stackStateDir,
+  type TestUser,
+} from "../../devkit/stack.ts";
 import {
   createGoogleAccount,
   emulator,
@@ -13,6 +19,7 @@ import {
 
 export type Sql = ReturnType<typeof connectDb>;
 export { fmt, int, median, percentile, ratio, table } from "../support.ts";
+import { childPids, cpuSeconds } from "../support.ts";
 
 export function serviceClient(): SupabaseClient {
   return createClient(stack.apiUrl, stack.serviceRoleKey, {
@@ -99,4 +106,42 @@ export function emulatorGoogleConfig(): GoogleConfig {
     oauthRevokeUrl: `${url}/revoke`,
     calendarApiUrl: `${url}/`,
   };
+}
+
+/**
+ * CPU seconds used so far by each part of the local stack (pids/<name>.pid: the gateway,
+ * PostgREST, each function worker, the emulators, the pg_net worker), by PostgreSQL (the
+ * postmaster, its live backends and those that exited) and by the `extra` processes (the
+ * benchmark itself, a bare server). Two snapshots' difference says where a load's CPU went;
+ * null when /proc cannot be read (not Linux).
+ */
+export async function stackCpuSnapshot(
+  sql: Sql,
+  extra: Record<string, number> = {},
+): Promise<Record<string, number> | null> {
+  if (Number.isNaN(cpuSeconds(Deno.pid))) return null;
+  const snapshot: Record<string, number> = {};
+  for await (const entry of Deno.readDir(`${stackStateDir()}/pids`)) {
+    if (!entry.name.endsWith(".pid")) continue;
+    const pid = Number((await Deno.readTextFile(`${stackStateDir()}/pids/${entry.name}`)).trim());
+    snapshot[entry.name.slice(0, -4)] = cpuSeconds(pid);
+  }
+  const [{ text }] = await sql`select pg_read_file('postmaster.pid') as text`;
+  const postmaster = Number(String(text).split("\n")[0]);
+  snapshot.postgresql = cpuSeconds(postmaster, true) +
+    childPids(postmaster).map((pid) => cpuSeconds(pid)).filter(Number.isFinite)
+      .reduce((a, b) => a + b, 0);
+  for (const [name, pid] of Object.entries(extra)) snapshot[name] = cpuSeconds(pid);
+  return snapshot;
+}
+
+/** after − before per part (parts that used less than 10 ms left out), largest first. */
+export function cpuDelta(
+  before: Record<string, number>,
+  after: Record<string, number>,
+): [string, number][] {
+  return Object.entries(after)
+    .map(([name, seconds]): [string, number] => [name, seconds - (before[name] ?? 0)])
+    .filter(([, seconds]) => Number.isFinite(seconds) && seconds >= 0.01)
+    .sort((a, b) => b[1] - a[1]);
 }
