@@ -25,16 +25,13 @@ export interface Watch {
   stop(): Promise<void>;
 }
 
-/** The tables whose changes the status and the week depend on. */
-export const WATCHED_TABLES = [
-  "calendar_connections",
-  "calendar_sync_state",
-  "calendar_webhook_channels",
-  "calendar_events",
-  "sessions",
-  "session_blocks",
-  "outbound_queue",
-] as const;
+/**
+ * The tables whose changes the week depends on. Only tables without secret columns: Realtime
+ * sends a published table's whole rows to whoever its RLS lets see them, so the connections
+ * (sealed tokens), sync state (cursors), channels (token hashes) and the queue (sealed grants)
+ * must not be published; their changes arrive with the backstop read.
+ */
+export const WATCHED_TABLES = ["calendar_events", "sessions", "session_blocks"] as const;
 
 /**
  * Runs `read` now, then again every `intervalMs()` after the previous read ended; `trigger()`
