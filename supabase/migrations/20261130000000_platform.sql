@@ -1,10 +1,10 @@
--- Platform helpers every other migration uses: extensions, the updated_at trigger, the
--- application clock, the one way pg_cron calls an Edge Function, the caller probe, and the
+-- Platform helpers every other migration uses: extensions, the updated_at trigger, the one way
+-- to make SQL functions the service role's alone, the application clock, the one way pg_cron calls an Edge Function, the caller probe, and the
 -- per-user limit on user-triggered work.
 --
 -- Rollback: last of all (every other migration uses these helpers):
 --   drop function public.take_user_action, public.whoami, public.invoke_edge_function,
---     public.app_now, public.set_updated_at;
+--     public.app_now, public.restrict_to_service_role, public.set_updated_at;
 --   drop table public.user_action_limits, public.app_clock;
 -- Data lost: the per-user limits of forced refreshes and re-plans, and the clock offset (0 in
 -- production). The extensions stay: pgcrypto, pg_cron and pg_net belong to the platform and may
@@ -31,6 +31,23 @@ begin
 end
 $$;
 revoke execute on function public.set_updated_at() from public, anon, authenticated;
+
+-- The bundle's SQL functions are for its Edge Functions (service role) only: users never call
+-- them through PostgREST. One place that says so, instead of a revoke and a grant per list.
+create or replace function public.restrict_to_service_role(variadic p_functions regprocedure[])
+returns void
+language plpgsql volatile set search_path to '' as $$
+declare
+  v_function regprocedure;
+begin
+  foreach v_function in array p_functions loop
+    execute format('revoke execute on function %s from public, anon, authenticated', v_function);
+    execute format('grant execute on function %s to service_role', v_function);
+  end loop;
+end
+$$;
+revoke execute on function public.restrict_to_service_role(regprocedure[])
+  from public, anon, authenticated;
 
 -- ---------------------------------------------------------------------------------------------
 -- The application clock. Every decision that depends on the time of day (leases, channel
@@ -87,9 +104,8 @@ begin
   );
 end
 $$;
-revoke execute on function public.invoke_edge_function(text, jsonb, integer)
-  from public, anon, authenticated;
-grant execute on function public.invoke_edge_function(text, jsonb, integer) to service_role;
+select public.restrict_to_service_role(
+  'public.invoke_edge_function(text, jsonb, integer)');
 
 -- ---------------------------------------------------------------------------------------------
 -- Who the caller is, as the API sees it. Functions that cannot verify an HS256 user token
@@ -140,6 +156,5 @@ begin
     (v_last + make_interval(secs => p_min_interval_seconds)) - v_now))::integer);
 end
 $$;
-revoke execute on function public.take_user_action(uuid, text, integer)
-  from public, anon, authenticated;
-grant execute on function public.take_user_action(uuid, text, integer) to service_role;
+select public.restrict_to_service_role(
+  'public.take_user_action(uuid, text, integer)');

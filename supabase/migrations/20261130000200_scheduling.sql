@@ -617,23 +617,12 @@ language sql stable set search_path to '' as $$
     limit p_limit) due
 $$;
 
-revoke execute on function
-  public.schedule_mark_plan_needed(uuid, text),
-  public.schedule_request_recalc(uuid, text),
-  public.schedule_load_inputs(uuid, timestamptz, timestamptz),
-  public.schedule_claim_recalc(uuid, integer, timestamptz, timestamptz),
-  public.schedule_finish_recalc(uuid, uuid, text),
-  public.schedule_apply_plan(uuid, uuid, jsonb, text, date, jsonb, jsonb, boolean),
-  public.schedule_users_to_plan(),
-  public.schedule_unserved_marks(integer, integer)
-  from public, anon, authenticated;
-grant execute on function
-  public.schedule_mark_plan_needed(uuid, text),
-  public.schedule_request_recalc(uuid, text),
-  public.schedule_load_inputs(uuid, timestamptz, timestamptz),
-  public.schedule_claim_recalc(uuid, integer, timestamptz, timestamptz),
-  public.schedule_finish_recalc(uuid, uuid, text),
-  public.schedule_apply_plan(uuid, uuid, jsonb, text, date, jsonb, jsonb, boolean),
-  public.schedule_users_to_plan(),
-  public.schedule_unserved_marks(integer, integer)
-  to service_role;
+select public.restrict_to_service_role(
+  'public.schedule_mark_plan_needed(uuid, text)',
+  'public.schedule_request_recalc(uuid, text)',
+  'public.schedule_load_inputs(uuid, timestamptz, timestamptz)',
+  'public.schedule_claim_recalc(uuid, integer, timestamptz, timestamptz)',
+  'public.schedule_finish_recalc(uuid, uuid, text)',
+  'public.schedule_apply_plan(uuid, uuid, jsonb, text, date, jsonb, jsonb, boolean)',
+  'public.schedule_users_to_plan()',
+  'public.schedule_unserved_marks(integer, integer)');

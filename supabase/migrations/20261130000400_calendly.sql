@@ -258,15 +258,8 @@ begin
 end
 $$;
 
-revoke execute on function
-  public.clean_old_webhook_events(),
-  public.webhook_record_delivery(text, text, text, jsonb, uuid, text),
-  public.calendly_delivery_candidates(text[]),
-  public.calendly_apply_delivery(uuid, text, text, jsonb, jsonb, jsonb)
-  from public, anon, authenticated;
-grant execute on function
-  public.clean_old_webhook_events(),
-  public.webhook_record_delivery(text, text, text, jsonb, uuid, text),
-  public.calendly_delivery_candidates(text[]),
-  public.calendly_apply_delivery(uuid, text, text, jsonb, jsonb, jsonb)
-  to service_role;
+select public.restrict_to_service_role(
+  'public.clean_old_webhook_events()',
+  'public.webhook_record_delivery(text, text, text, jsonb, uuid, text)',
+  'public.calendly_delivery_candidates(text[])',
+  'public.calendly_apply_delivery(uuid, text, text, jsonb, jsonb, jsonb)');

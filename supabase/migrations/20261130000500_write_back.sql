@@ -783,40 +783,21 @@ language sql stable set search_path to '' as $$
       and next_attempt_at <= public.app_now())
 $$;
 
-revoke execute on function
-  public.write_back_targets(uuid),
-  public.write_back_enqueue(uuid, uuid, text, text, text, jsonb),
-  public.write_back_desired(uuid, integer),
-  public.write_back_block_changed(uuid, uuid, integer),
-  public.outbound_claim(integer, integer),
-  public.outbound_complete(bigint, uuid, jsonb, text),
-  public.outbound_retry(bigint, uuid, text, numeric, boolean, integer),
-  public.outbound_hold_connection(uuid, text),
-  public.write_back_set_planned_calendar(uuid, text),
-  public.write_back_provider_changed(uuid, text, text, text, text, timestamptz, timestamptz,
-    boolean, timestamptz),
-  public.write_back_reconcile(uuid, text, jsonb, text[]),
-  public.outbound_cleanup(),
-  public.outbound_next_due_seconds(),
-  public.outbound_due()
-  from public, anon, authenticated;
-grant execute on function
-  public.write_back_targets(uuid),
-  public.write_back_enqueue(uuid, uuid, text, text, text, jsonb),
-  public.write_back_desired(uuid, integer),
-  public.write_back_block_changed(uuid, uuid, integer),
-  public.outbound_claim(integer, integer),
-  public.outbound_complete(bigint, uuid, jsonb, text),
-  public.outbound_retry(bigint, uuid, text, numeric, boolean, integer),
-  public.outbound_hold_connection(uuid, text),
-  public.write_back_set_planned_calendar(uuid, text),
-  public.write_back_provider_changed(uuid, text, text, text, text, timestamptz, timestamptz,
-    boolean, timestamptz),
-  public.write_back_reconcile(uuid, text, jsonb, text[]),
-  public.outbound_cleanup(),
-  public.outbound_next_due_seconds(),
-  public.outbound_due()
-  to service_role;
+select public.restrict_to_service_role(
+  'public.write_back_targets(uuid)',
+  'public.write_back_enqueue(uuid, uuid, text, text, text, jsonb)',
+  'public.write_back_desired(uuid, integer)',
+  'public.write_back_block_changed(uuid, uuid, integer)',
+  'public.outbound_claim(integer, integer)',
+  'public.outbound_complete(bigint, uuid, jsonb, text)',
+  'public.outbound_retry(bigint, uuid, text, numeric, boolean, integer)',
+  'public.outbound_hold_connection(uuid, text)',
+  'public.write_back_set_planned_calendar(uuid, text)',
+  'public.write_back_provider_changed(uuid, text, text, text, text, timestamptz, timestamptz, boolean, timestamptz)',
+  'public.write_back_reconcile(uuid, text, jsonb, text[])',
+  'public.outbound_cleanup()',
+  'public.outbound_next_due_seconds()',
+  'public.outbound_due()');
 
 do $$
 declare

@@ -223,21 +223,11 @@ begin
 end
 $$;
 
-revoke execute on function
-  public.notion_webhook_store_verification(text, text),
-  public.notion_webhook_read_verifications(),
-  public.notion_webhook_verification_keys(),
-  public.notion_webhook_revoke_verification(uuid),
-  public.notion_receive_event(text, text, jsonb, text, text[], uuid),
-  public.notion_mirror_snapshot(uuid, text, timestamptz),
-  public.notion_follow_data_source(uuid, text, text)
-  from public, anon, authenticated;
-grant execute on function
-  public.notion_webhook_store_verification(text, text),
-  public.notion_webhook_read_verifications(),
-  public.notion_webhook_verification_keys(),
-  public.notion_webhook_revoke_verification(uuid),
-  public.notion_receive_event(text, text, jsonb, text, text[], uuid),
-  public.notion_mirror_snapshot(uuid, text, timestamptz),
-  public.notion_follow_data_source(uuid, text, text)
-  to service_role;
+select public.restrict_to_service_role(
+  'public.notion_webhook_store_verification(text, text)',
+  'public.notion_webhook_read_verifications()',
+  'public.notion_webhook_verification_keys()',
+  'public.notion_webhook_revoke_verification(uuid)',
+  'public.notion_receive_event(text, text, jsonb, text, text[], uuid)',
+  'public.notion_mirror_snapshot(uuid, text, timestamptz)',
+  'public.notion_follow_data_source(uuid, text, text)');

@@ -124,8 +124,8 @@ create trigger auth_users_release_connections
   before delete on auth.users
   for each row execute function public.auth_users_release_connections();
 
-revoke execute on function public.connection_queue_release(uuid, text),
-  public.connection_disconnect(uuid, uuid), public.auth_users_release_connections()
+select public.restrict_to_service_role(
+  'public.connection_queue_release(uuid, text)',
+  'public.connection_disconnect(uuid, uuid)');
+revoke execute on function public.auth_users_release_connections()
   from public, anon, authenticated;
-grant execute on function public.connection_queue_release(uuid, text),
-  public.connection_disconnect(uuid, uuid) to service_role;
