@@ -41,10 +41,8 @@ run deno run -A bench/write_back/write_back_bench.ts
 section "7. Calendly webhook delivery vs a bare verify + INSERT; incremental vs full sync"
 run deno run -A bench/calendly/webhook_bench.ts
 
-# ---- 8. Maintenance (bench/maintenance/**) ------------------------------------------------------
-# Reserved for the maintenance benchmarks: their author adds the section here, in the same form:
-#   section "8. …"
-#   run deno run -A bench/maintenance/….ts
+section "8. Renewal of 10,000 due channels: fan-out maintenance (pg_cron → claimed batches) vs the serial loop"
+run deno run -A bench/maintenance/renewal_bench.ts
 # -------------------------------------------------------------------------------------------------
 
 exit "$status"

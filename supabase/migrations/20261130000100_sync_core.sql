@@ -914,7 +914,14 @@ $$;
 -- p_channel_id: the provider's id when it is known only now (a Calendly subscription URI);
 -- p_adopted: an existing subscription was adopted, whose signing key is not ours (the shared
 -- key verifies its deliveries), so the pending row's key is dropped.
+-- Only while the maintenance claim that recorded the channel still holds the calendar and the
+-- channel is still pending: a worker whose lease ran out while it waited on the provider may
+-- find that another run took the calendar over, opened a channel of its own and stopped this
+-- one; activating it then would record as live a channel nothing is delivered on, and replace
+-- (and stop) the one that is. Raises 55000 (hint maintenance_claim_lost); the caller stops its
+-- channel at the provider instead.
 create or replace function public.channel_activate(
+  p_maintenance_claim uuid,
   p_channel_row_id uuid,
   p_resource_id text,
   p_resource_uri text,
@@ -927,6 +934,19 @@ declare
   v_channel public.calendar_webhook_channels;
   v_replaced jsonb;
 begin
+  -- The calendar's row is locked: a takeover that comes later waits and then finds this channel
+  -- active (and keeps it); one that came first has changed the claim.
+  perform 1 from public.calendar_webhook_channels ch
+    join public.calendar_sync_state s
+      on s.connection_id = ch.connection_id and s.calendar_id = ch.calendar_id
+    where ch.id = p_channel_row_id and ch.status = 'pending'
+      and s.maintenance_claim = p_maintenance_claim
+    for update of s;
+  if not found then
+    raise exception 'channel % is no longer pending under maintenance claim %',
+      p_channel_row_id, p_maintenance_claim using errcode = '55000',
+      hint = 'maintenance_claim_lost';
+  end if;
   -- An earlier row for the same provider id (a subscription adopted again) is history now.
   delete from public.calendar_webhook_channels
     where channel_id = p_channel_id and id <> p_channel_row_id;
@@ -1050,6 +1070,6 @@ select public.restrict_to_service_role(
   'public.maintenance_claim(uuid, text, integer)',
   'public.maintenance_release(uuid, text, uuid, text)',
   'public.channel_record_pending(uuid, text, uuid, text, text, text)',
-  'public.channel_activate(uuid, text, text, timestamptz, text, boolean)',
+  'public.channel_activate(uuid, uuid, text, text, timestamptz, text, boolean)',
   'public.channel_set_status(uuid[], text, text)',
   'public.google_receive_notification(text, text, text, text, bigint)');

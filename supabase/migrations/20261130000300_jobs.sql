@@ -1,6 +1,20 @@
 -- Jobs inside the database (pg_cron) that keep everything converging without any outside
 -- scheduler. Each job decides in SQL whether there is work, and only then calls a function
 -- (public.invoke_edge_function, with the cron secret from Vault).
+--
+-- Rollback: after 20261130000400's (sync_cleanup here calls its clean_old_webhook_events: roll
+-- the two back together, or the daily cleanup job fails in between):
+--   select cron.unschedule('refresh-calendar-webhooks');
+--   select cron.unschedule('calendar-sync-cleanup');
+--   select cron.unschedule('roll-forward-schedules');
+--   select cron.unschedule('serve-plan-marks');
+--   drop function public.connection_needs_reauth, public.maintenance_context,
+--     public.maintenance_targets, public.maintenance_dispatch,
+--     public.maintenance_take_due, public.maintenance_backup_period, public.sync_cleanup;
+--   drop table public.maintenance_settings;
+-- Data lost: tuned maintenance settings (re-applying restores the defaults). While it is rolled
+-- back nothing renews push channels (Google's expire within 7 days), runs backup syncs, cleans
+-- up or rolls plans forward.
 
 -- Bookkeeping that needs no provider call: channels past their expiration stop receiving, old
 -- stopped channels and items long past go, webhook deliveries older than 30 days go
@@ -18,8 +32,11 @@ begin
     set status = 'expired', stopped_at = coalesce(stopped_at, v_now)
     where status in ('active', 'pending') and expiration < v_now;
   get diagnostics v_expired = row_count;
+  -- By stopped_at (stamped with app_now()), not updated_at (the real clock), so a simulation
+  -- that moves app_now() keeps the last 7 simulated days of history.
   delete from public.calendar_webhook_channels
-    where status in ('stopped', 'expired', 'failed') and updated_at < v_now - interval '7 days';
+    where status in ('stopped', 'expired', 'failed')
+      and coalesce(stopped_at, updated_at) < v_now - interval '7 days';
   get diagnostics v_channels = row_count;
   delete from public.calendar_events where ends_at < v_now - interval '90 days';
   get diagnostics v_events = row_count;
@@ -30,8 +47,7 @@ begin
     'events_deleted', v_events, 'deliveries_deleted', v_deliveries);
 end
 $$;
-revoke execute on function public.sync_cleanup() from public, anon, authenticated;
-grant execute on function public.sync_cleanup() to service_role;
+select public.restrict_to_service_role('public.sync_cleanup()');
 
 do $$
 declare
@@ -59,9 +75,11 @@ $$;
 --               died after opening one);
 --   stale_mark  marked as needing a sync for over a minute and no sync holds it (a dropped
 --               kick, a crashed run);
---   backup      no successful sync for the backup period (15 min; stretched when the calendars
---               would not fit in the configured share of the project's Google quota); Notion
---               data sources are polled every 2 minutes (its webhooks are at-most-once).
+--   backup      the calendar would otherwise go a whole backup period without a successful
+--               sync before the next run (15 min; stretched when the calendars would not fit
+--               in the configured share of the project's Google quota), so a change whose
+--               notification Google dropped reaches the mirror within one period; Notion data
+--               sources are polled every 2 minutes alike (its webhooks are at-most-once).
 -- Work per run is bounded by a request budget (a share of Google's per-project quota per
 -- minute) and per user (Google's per-user quota), renewals before backups.
 
@@ -72,6 +90,10 @@ create table public.maintenance_settings (
   -- Notion integration webhooks are at-most-once: a poll every 2 minutes is the backstop.
   notion_poll_period interval not null default '2 minutes',
   stale_mark_after interval not null default '1 minute',
+  -- How often pg_cron runs maintenance_dispatch (the job's schedule below). A backup is taken
+  -- by the last run before the period would be exceeded: waiting until it is exceeded would
+  -- let a calendar go up to one interval longer than the period without a sync.
+  dispatch_interval interval not null default '1 minute',
   orphan_pending_after interval not null default '2 minutes',
   -- Google's documented quotas, per minute.
   project_quota_per_minute integer not null default 10000,
@@ -91,12 +113,13 @@ revoke all on public.maintenance_settings from anon, authenticated;
 grant all on public.maintenance_settings to service_role;
 
 -- The backup period in effect: the configured one, stretched so that every watched calendar's
--- backup fits in the maintenance share of the quota.
+-- backup fits in the maintenance share of the quota (backups run up to one dispatch interval
+-- before the period is over, hence the interval on top).
 create or replace function public.maintenance_backup_period() returns interval
 language sql stable set search_path to '' as $$
   select greatest(ms.backup_period, make_interval(secs => ceil(60.0 * ms.backup_cost
     * (select count(*) from public.calendar_sync_state)
-    / (ms.project_quota_per_minute * ms.quota_share))))
+    / (ms.project_quota_per_minute * ms.quota_share))) + ms.dispatch_interval)
   from public.maintenance_settings ms
 $$;
 
@@ -112,7 +135,10 @@ declare
   v_taken jsonb;
 begin
   select * into v_settings from public.maintenance_settings;
-  with candidates as (
+  -- Materialized: inlined, the reasons (with their lookups of each calendar's channels) were
+  -- evaluated again in every expression that reads them, which cost seconds per run at 10,000
+  -- calendars instead of a fraction of one.
+  with candidates as materialized (
     select s.connection_id, s.calendar_id, s.user_id, c.provider,
       array_remove(array[
         case when c.provider in ('google', 'calendly') and not exists (
@@ -129,8 +155,9 @@ begin
           then 'cleanup' end,
         case when s.needs_sync and s.marked_at < v_now - v_settings.stale_mark_after
           and (s.claim_token is null or s.lease_until < v_now) then 'stale_mark' end,
-        case when s.last_synced_at is null or s.last_synced_at < v_now - case
+        case when s.last_synced_at is null or s.last_synced_at <= v_now - case
             when c.provider = 'notion' then v_settings.notion_poll_period else v_backup_period end
+            + v_settings.dispatch_interval
           then 'backup' end], null) as reasons,
       -- Earliest need first: renewals by expiration, then marks, then the longest-quiet backups.
       coalesce((select min(ch.expiration) from public.calendar_webhook_channels ch
@@ -143,7 +170,7 @@ begin
       and (s.maintenance_claim is null or s.maintenance_lease_until < v_now)
       and (s.maintenance_retry_at is null or s.maintenance_retry_at <= v_now)
   ),
-  costed as (
+  costed as materialized (
     select cand.*,
       case when 'renew' = any (reasons) or 'cleanup' = any (reasons)
         then v_settings.renew_cost else v_settings.backup_cost end as cost,
@@ -167,6 +194,11 @@ begin
       on s.connection_id = b.connection_id and s.calendar_id = b.calendar_id
     where b.spent <= v_settings.project_quota_per_minute * v_settings.quota_share
       and b.user_spent <= v_settings.user_quota_per_minute * v_settings.quota_share
+      -- Checked again on the locked row: `candidates` read a snapshot taken before an
+      -- overlapping run committed its claims, and a row that run claimed is re-checked here
+      -- (not skipped: it is no longer locked), so without this a second run would take the
+      -- same calendar and overwrite the first run's claim.
+      and (s.maintenance_claim is null or s.maintenance_lease_until < v_now)
     order by b.rank, b.channel_expires, b.last_synced_at
     limit p_limit
     for update of s skip locked
@@ -272,22 +304,13 @@ language sql volatile set search_path to '' as $$
     where connection_id = p_connection_id and status in ('pending', 'active', 'stopping');
 $$;
 
-revoke execute on function
-  public.maintenance_backup_period(),
-  public.maintenance_take_due(integer),
-  public.maintenance_dispatch(),
-  public.maintenance_targets(uuid, uuid),
-  public.maintenance_context(jsonb),
-  public.connection_needs_reauth(uuid, text)
-  from public, anon, authenticated;
-grant execute on function
-  public.maintenance_backup_period(),
-  public.maintenance_take_due(integer),
-  public.maintenance_dispatch(),
-  public.maintenance_targets(uuid, uuid),
-  public.maintenance_context(jsonb),
-  public.connection_needs_reauth(uuid, text)
-  to service_role;
+select public.restrict_to_service_role(
+  'public.maintenance_backup_period()',
+  'public.maintenance_take_due(integer)',
+  'public.maintenance_dispatch()',
+  'public.maintenance_targets(uuid, uuid)',
+  'public.maintenance_context(jsonb)',
+  'public.connection_needs_reauth(uuid, text)');
 
 select cron.schedule('refresh-calendar-webhooks', '* * * * *',
   $$ select public.maintenance_dispatch() $$);

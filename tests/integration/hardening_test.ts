@@ -111,7 +111,7 @@ Deno.test("five concurrent setups of one calendar open exactly one channel", asy
 
 Deno.test("a setup that fails after events.watch leaves no live channel at Google", async () => {
   const sql = connectDb();
-  const activate = "public.channel_activate(uuid, text, text, timestamptz, text, boolean)";
+  const activate = "public.channel_activate(uuid, uuid, text, text, timestamptz, text, boolean)";
   try {
     const user = await createUser(sql, "leak");
     const account = await createGoogleAccount(user);

@@ -79,16 +79,17 @@ Deno.test("a meeting on a session moves that session through webhook â†’ sync â†
     const [{ n: runsAfter }] = await sql`select count(*)::int as n from public.schedule_runs
       where user_id = ${user.id}`;
     assert.equal(runsAfter, runsBefore + 1);
-    const [channelBefore] =
-      await sql`select last_message_number from public.calendar_webhook_channels
-      where channel_id = ${setup.channel.id}`;
+    const [stateBefore] = await sql`select t.last_synced_at from public.calendar_sync_state t
+      join public.calendar_webhook_channels c on c.connection_id = t.connection_id
+        and c.calendar_id = t.calendar_id
+      where c.channel_id = ${setup.channel.id}`;
     await emulator(`/channels/${setup.channel.id}/notify`, { wait: true });
     await eventually(async () => {
-      const [state] = await sql`select c.last_message_number, t.claim_token, t.needs_sync
+      const [state] = await sql`select t.last_synced_at, t.claim_token, t.needs_sync
         from public.calendar_webhook_channels c join public.calendar_sync_state t
-          on t.connection_id = c.connection_id
+          on t.connection_id = c.connection_id and t.calendar_id = c.calendar_id
         where c.channel_id = ${setup.channel.id}`;
-      return Number(state.last_message_number) > Number(channelBefore.last_message_number) &&
+      return state.last_synced_at > stateBefore.last_synced_at &&
         state.claim_token === null && !state.needs_sync;
     }, { message: "the second notification's sync" });
     await new Promise((resolve) => setTimeout(resolve, 500));

@@ -96,6 +96,7 @@ async function createSubscription(
     context.db,
     "channel_activate",
     {
+      p_maintenance_claim: work.claim,
       p_channel_row_id: rowId,
       p_resource_id: null,
       p_resource_uri: subscription.callback_url,

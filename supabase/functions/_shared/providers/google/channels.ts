@@ -41,16 +41,25 @@ export function healthyChannel(channels: readonly ChannelRow[], now: number): Ch
   ) ?? null;
 }
 
-/** Stops channels at Google and records it; a failure leaves them 'stopping' for a retry. */
+/**
+ * Stops channels at Google and records it; a failure leaves them 'stopping' for a retry.
+ * `calendarResourceId`: the resource id of another channel of the same calendar. Google's
+ * resourceId names the watched resource (the calendar's events), not the channel, so it stands
+ * in for a channel whose own was never stored: a worker that died between events.watch and
+ * activation, whose `sync` message was lost too, left a channel live at Google that can only be
+ * stopped with it. (A channel that was never opened answers 404, which counts as stopped.)
+ */
 export async function stopChannels(
   context: ChannelContext,
   client: GoogleCalendarClient,
   channels: readonly Pick<ChannelRow, "id" | "channel_id" | "resource_id">[],
+  calendarResourceId: string | null = null,
 ): Promise<void> {
   const stopped: string[] = [];
   for (const channel of channels) {
+    const resourceId = channel.resource_id ?? calendarResourceId;
     try {
-      if (channel.resource_id) await client.stopChannel(channel.channel_id, channel.resource_id);
+      if (resourceId) await client.stopChannel(channel.channel_id, resourceId);
       stopped.push(channel.id);
     } catch (error) {
       // It expires on its own; the receiver ignores 'stopping' channels meanwhile.
@@ -99,7 +108,10 @@ async function openChannel(
   const expiration = new Date(watch.expiration).toISOString();
   let replaced: { id: string; channel_id: string; resource_id: string | null }[];
   try {
+    // Only while the claim still holds: a takeover after our lease ran out may have stopped
+    // this channel already (the catch below then stops it, as for any failed activation).
     replaced = await rpc(context.db, "channel_activate", {
+      p_maintenance_claim: claim,
       p_channel_row_id: rowId,
       p_resource_id: watch.resourceId,
       p_resource_uri: watch.resourceUri,
@@ -115,7 +127,7 @@ async function openChannel(
     }).catch(() => {});
     throw error;
   }
-  await stopChannels(context, client, replaced);
+  await stopChannels(context, client, replaced, watch.resourceId);
   return {
     id: rowId,
     channel_id: channelId,

@@ -16,14 +16,20 @@ export async function maintainGooglePush(
     (channel.status === "pending" && channel.created_at !== undefined &&
       Date.parse(channel.created_at) < orphanBefore)
   );
-  const { opened } = await ensureChannel(context, client, work.target, {
-    force: work.force,
+  const { channel: live, opened } = await ensureChannel(context, client, work.target, {
+    // The database decided the channel is due (its renew_lead, which an operator may tune),
+    // so it is renewed even if it looks healthy by the default lead.
+    force: work.force || work.reasons.includes("renew"),
     heldClaim: {
       claim: work.claim,
       now: work.now,
       channels: work.channels.filter((channel) => !leftovers.includes(channel)) as ChannelRow[],
     },
   });
-  if (leftovers.length > 0) await stopChannels(context, client, leftovers);
+  // A renewal has already stopped the pending ones, with the channels it replaced.
+  const toStop = opened
+    ? leftovers.filter((leftover) => leftover.status === "stopping")
+    : leftovers;
+  if (toStop.length > 0) await stopChannels(context, client, toStop, live.resource_id);
   return { renewed: opened };
 }
