@@ -1,7 +1,7 @@
 // The shared handles every handler works with. One Ctx per emulator instance; reset() swaps
 // the store and clears the rest in place, so handlers must read ctx.store on each request.
 
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../shared/clock.ts";
 import type { EmulatorConfig } from "./config.ts";
 import type { Counters } from "./counters.ts";
 import type { Deliveries } from "./delivery.ts";

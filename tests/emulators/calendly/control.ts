@@ -19,6 +19,7 @@ import {
   postSeed,
   truth,
 } from "./control_scheduling.ts";
+import { faultControl } from "../shared/faults.ts";
 import { parseFaultRule } from "./faults.ts";
 import { renderSubscription } from "./resources.ts";
 import { ControlError } from "./scheduling.ts";
@@ -72,6 +73,8 @@ async function dispatch(
   url: URL,
 ): Promise<Response | undefined> {
   const { clock } = ctx;
+  const faultRoute = faultControl(route, body, ctx.faults, parseFaultRule, { json, fail });
+  if (faultRoute) return faultRoute;
   switch (route) {
     case "POST /reset":
       await hooks.reset();
@@ -172,60 +175,22 @@ async function dispatch(
     case "GET /clock":
       return json(clock.describe());
     case "POST /clock": {
-      if (body.real === true) clock.reset();
-      if (body.set !== undefined) {
-        const ms = typeof body.set === "number" ? body.set : Date.parse(String(body.set));
-        if (!Number.isFinite(ms)) return fail(400, "set must be ms or an ISO date");
-        clock.set(ms);
-      }
-      const adv = Number(body.advanceMs ?? 0) + Number(body.advanceSeconds ?? 0) * 1000;
-      if (!Number.isFinite(adv)) return fail(400, "advance must be numeric");
-      if (adv) clock.advance(adv);
-      if (body.freeze === true) clock.freeze();
-      if (body.freeze === false) clock.unfreeze();
-      return json(clock.describe());
+      const wrong = clock.move(body);
+      return wrong ? fail(400, wrong) : json(clock.describe());
     }
 
     case "GET /faults":
       return json({ rules: ctx.faults.rules });
-    case "POST /faults": {
-      const list = Array.isArray(body.rules) ? body.rules : [body];
-      const parsed = [];
-      for (const r of list) {
-        const rule = parseFaultRule(r);
-        if (typeof rule === "string") return fail(400, rule);
-        parsed.push(rule);
-      }
-      ctx.faults.rules.push(...parsed);
-      return json({ rules: ctx.faults.rules });
-    }
     case "DELETE /faults":
       ctx.faults.rules = [];
       return json({ rules: [] });
-    case "POST /latency": {
-      const ms = Number(body.ms ?? 0);
-      if (!Number.isFinite(ms) || ms < 0) return fail(400, "ms must be >= 0");
-      ctx.faults.latencyMs = ms;
-      return json({ ms });
-    }
-    case "POST /drops": {
-      const num = (v: unknown) => (v === undefined ? undefined : Number(v));
-      const next = num(body.next);
-      const ratio = num(body.ratio);
-      if (next !== undefined && !(Number.isInteger(next) && next >= 0)) {
-        return fail(400, "next must be an integer >= 0");
-      }
-      if (ratio !== undefined && !(ratio >= 0 && ratio <= 1)) return fail(400, "ratio in [0,1]");
-      ctx.faults.setDrops(next, ratio, num(body.seed));
-      return json({ next: ctx.faults.dropNext, ratio: ctx.faults.dropRatio });
-    }
 
     case "GET /counters":
-      return json(ctx.counters.snapshot());
+      return json(ctx.counters.report());
     case "POST /counters/reset":
     case "DELETE /counters":
       ctx.counters.reset();
-      return json(ctx.counters.snapshot());
+      return json(ctx.counters.report());
   }
   return undefined;
 }

@@ -3,9 +3,10 @@
 // its first `skip` matches through, fails the next `times`, then disappears.
 
 import { apiError, defaultMessage, defaultTitle, oauthError } from "./errors.ts";
-import { isRecord, seededRandom } from "./util.ts";
+import { FaultQueue, type QueuedRule } from "../shared/faults.ts";
+import { isRecord } from "./util.ts";
 
-export interface FaultRule {
+export interface FaultRule extends QueuedRule {
   /** HTTP method to match (any when omitted). */
   method?: string;
   /** Substring of the URL path, e.g. "/scheduled_events" or "/oauth/token". */
@@ -52,50 +53,8 @@ export function parseFaultRule(v: unknown): FaultRule | string {
   };
 }
 
-export class Faults {
-  rules: FaultRule[] = [];
-  latencyMs = 0;
-  dropNext = 0;
-  dropRatio = 0;
-  #random = seededRandom(1);
-
-  reset(seed: number): void {
-    this.rules = [];
-    this.latencyMs = 0;
-    this.dropNext = 0;
-    this.dropRatio = 0;
-    this.#random = seededRandom(seed);
-  }
-
-  setDrops(next?: number, ratio?: number, seed?: number): void {
-    if (next !== undefined) this.dropNext = next;
-    if (ratio !== undefined) this.dropRatio = ratio;
-    if (seed !== undefined) this.#random = seededRandom(seed);
-  }
-
-  /** Whether the next webhook delivery is silently dropped. */
-  shouldDrop(): boolean {
-    if (this.dropNext > 0) {
-      this.dropNext--;
-      return true;
-    }
-    return this.dropRatio > 0 && this.#random() < this.dropRatio;
-  }
-
-  /** The first matching rule, consumed; undefined when none matches or it is skipping. */
-  match(operation: string, method: string, path: string): FaultRule | undefined {
-    for (const rule of this.rules) {
-      if (rule.method && rule.method !== method) continue;
-      if (rule.path && !path.includes(rule.path)) continue;
-      if (rule.operation && rule.operation !== operation) continue;
-      rule.matched++;
-      if (rule.matched <= rule.skip) return undefined;
-      if (rule.matched >= rule.skip + rule.times) this.rules = this.rules.filter((r) => r !== rule);
-      return rule;
-    }
-    return undefined;
-  }
-}
+/** Calendly's faults: the shared queue, latency and drops (shared/faults.ts). */
+export class Faults extends FaultQueue<FaultRule> {}
 
 /** The response a rule produces: OAuth error bodies on oauth.*, Calendly errors elsewhere. */
 export function faultResponse(rule: FaultRule, operation: string): Response {

@@ -6,7 +6,7 @@
 // authenticate → per-user rate limit → handler. Every API-host response, errors included,
 // carries X-RateLimit-Limit/-Remaining/-Reset.
 
-import { Clock } from "./clock.ts";
+import { Clock } from "../shared/clock.ts";
 import { applyConfig, buildConfig, type EmulatorConfig } from "./config.ts";
 import type { Ctx } from "./context.ts";
 import { control } from "./control.ts";
@@ -162,7 +162,7 @@ async function serveCalendly(
   ctx.counters.enter(op);
   try {
     if (ctx.faults.latencyMs > 0) await sleep(ctx.faults.latencyMs);
-    const rule = ctx.faults.match(op, req.method, url.pathname);
+    const rule = ctx.faults.take(op, req.method, url.pathname);
     if (rule) {
       const res = faultResponse(rule, op);
       if (!isApi) return res;

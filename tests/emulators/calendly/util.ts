@@ -29,18 +29,6 @@ export function randomToken(length = 43): string {
   return out;
 }
 
-/** mulberry32: a tiny deterministic PRNG so drop ratios are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Encode a JSON value as an opaque base64url string (page tokens). */
 export function encodeOpaque(value: unknown): string {
   const bytes = new TextEncoder().encode(JSON.stringify(value));

@@ -1,6 +1,6 @@
 // The shared handles every handler works with.
 
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../shared/clock.ts";
 import type { Counters, Faults } from "./faults.ts";
 import type { Push } from "./push.ts";
 import type { EmulatorConfig, Store } from "./store.ts";

@@ -7,6 +7,7 @@
 
 import type { Ctx } from "./context.ts";
 import { commit, currentEvents, prepareInsert } from "./events.ts";
+import { faultControl } from "../shared/faults.ts";
 import { parseFaultRule } from "./faults.ts";
 import { expireAllAccessTokens, issueRefreshToken, revokeRefreshToken } from "./oauth.ts";
 import type { ChannelStatus } from "./push.ts";
@@ -53,6 +54,8 @@ export async function control(
   const id = parts[1];
   const { store, clock } = ctx;
 
+  const faultRoute = faultControl(route, body, ctx.faults, parseFaultRule, { json, fail });
+  if (faultRoute) return faultRoute;
   switch (route) {
     case "POST /reset":
       await hooks.reset();
@@ -167,53 +170,16 @@ export async function control(
 
     case "GET /faults":
       return json({ rules: ctx.faults.rules, fired: ctx.faults.fired });
-    case "POST /faults": {
-      const list = Array.isArray(body.rules) ? body.rules : [body];
-      const parsed = [];
-      for (const r of list) {
-        const rule = parseFaultRule(r);
-        if (typeof rule === "string") return fail(400, rule);
-        parsed.push(rule);
-      }
-      ctx.faults.rules.push(...parsed);
-      return json({ rules: ctx.faults.rules });
-    }
     case "DELETE /faults":
       ctx.faults.rules = [];
       ctx.faults.fired = [];
       return json({ rules: [], fired: [] });
 
-    case "POST /latency": {
-      const ms = Number(body.ms ?? 0);
-      if (!Number.isFinite(ms) || ms < 0) return fail(400, "ms must be >= 0");
-      ctx.faults.latencyMs = ms;
-      return json({ ms });
-    }
-    case "POST /drops": {
-      const num = (v: unknown) => (v === undefined ? undefined : Number(v));
-      const next = num(body.next);
-      const ratio = num(body.ratio);
-      if (next !== undefined && !(next >= 0)) return fail(400, "next must be >= 0");
-      if (ratio !== undefined && !(ratio >= 0 && ratio <= 1)) return fail(400, "ratio in [0,1]");
-      ctx.faults.setDrops(next, ratio, num(body.seed));
-      return json({ next: ctx.faults.dropNext, ratio: ctx.faults.dropRatio });
-    }
-
     case "GET /clock":
       return json(clock.describe());
     case "POST /clock": {
-      if (body.real === true) clock.reset();
-      if (body.set !== undefined) {
-        const ms = typeof body.set === "number" ? body.set : Date.parse(String(body.set));
-        if (!Number.isFinite(ms)) return fail(400, "set must be ms or an ISO date");
-        clock.set(ms);
-      }
-      const adv = Number(body.advanceMs ?? 0) + Number(body.advanceSeconds ?? 0) * 1000;
-      if (!Number.isFinite(adv)) return fail(400, "advance must be numeric");
-      if (adv) clock.advance(adv);
-      if (body.freeze === true) clock.freeze();
-      if (body.freeze === false) clock.unfreeze();
-      return json(clock.describe());
+      const wrong = clock.move(body);
+      return wrong ? fail(400, wrong) : json(clock.describe());
     }
 
     case "GET /counters":

@@ -8,9 +8,10 @@
 // before a status line is sent, so the client sees a network error.
 
 import { googleError, oauthError } from "./errors.ts";
-import { isRecord, seededRandom } from "./util.ts";
+import { FaultQueue, type QueuedRule } from "../shared/faults.ts";
+import { isRecord } from "./util.ts";
 
-export interface FaultRule {
+export interface FaultRule extends QueuedRule {
   /** HTTP method to match (any when omitted). */
   method?: string;
   /** Substring of the URL path to match, e.g. "events" or "/token" (any when omitted). */
@@ -74,57 +75,25 @@ export interface FiredFault {
   at: string;
 }
 
-export class Faults {
-  rules: FaultRule[] = [];
+/** Google's faults: the shared queue, latency and drops, and the faults that fired. */
+export class Faults extends FaultQueue<FaultRule> {
   fired: FiredFault[] = [];
-  latencyMs = 0;
-  dropNext = 0;
-  dropRatio = 0;
-  #dropRandom = seededRandom(1);
 
-  reset(): void {
-    this.rules = [];
+  override reset(): void {
+    super.reset();
     this.fired = [];
-    this.latencyMs = 0;
-    this.dropNext = 0;
-    this.dropRatio = 0;
-    this.#dropRandom = seededRandom(1);
   }
 
-  setDrops(next: number | undefined, ratio: number | undefined, seed: number | undefined): void {
-    if (next !== undefined) this.dropNext = next;
-    if (ratio !== undefined) this.dropRatio = ratio;
-    if (seed !== undefined) this.#dropRandom = seededRandom(seed);
-  }
-
-  /** Decide whether the next push delivery is silently dropped. */
-  shouldDrop(): boolean {
-    if (this.dropNext > 0) {
-      this.dropNext--;
-      return true;
-    }
-    return this.dropRatio > 0 && this.#dropRandom() < this.dropRatio;
-  }
-
-  /**
-   * First rule (in queue order) that matches; consumes it. Exhausted rules are removed.
-   * Returns undefined when no rule matches or the matching rule is still skipping.
-   */
+  /** The first matching rule, consumed; also by If-Match and header presence. */
   match(operation: string, req: Request, path: string): FaultRule | undefined {
-    for (const rule of this.rules) {
-      if (rule.method && rule.method !== req.method) continue;
-      if (rule.path && !path.includes(rule.path)) continue;
-      if (rule.operation && rule.operation !== operation) continue;
-      if (rule.ifMatch !== undefined && req.headers.has("if-match") !== rule.ifMatch) continue;
-      if (rule.header && !req.headers.has(rule.header)) continue;
-      rule.matched++;
-      if (rule.matched <= rule.skip) return undefined;
-      if (rule.matched >= rule.skip + rule.times) {
-        this.rules = this.rules.filter((r) => r !== rule);
-      }
-      return rule;
-    }
-    return undefined;
+    return this.take(
+      operation,
+      req.method,
+      path,
+      (rule) =>
+        (rule.ifMatch === undefined || req.headers.has("if-match") === rule.ifMatch) &&
+        (!rule.header || req.headers.has(rule.header)),
+    );
   }
 }
 
@@ -163,40 +132,4 @@ export function faultResponse(rule: FaultRule, operation: string): Response {
 }
 
 /** Per-operation request counters (every API request counts, including failed ones). */
-export class Counters {
-  #counts = new Map<string, number>();
-  #inFlight = new Map<string, number>();
-  #maxInFlight = new Map<string, number>();
-
-  inc(op: string): void {
-    this.#counts.set(op, (this.#counts.get(op) ?? 0) + 1);
-  }
-
-  /** Marks a request as being served; the high-water mark shows overlapping callers. */
-  enter(op: string): void {
-    const now = (this.#inFlight.get(op) ?? 0) + 1;
-    this.#inFlight.set(op, now);
-    this.#maxInFlight.set(op, Math.max(now, this.#maxInFlight.get(op) ?? 0));
-  }
-
-  leave(op: string): void {
-    this.#inFlight.set(op, (this.#inFlight.get(op) ?? 1) - 1);
-  }
-
-  maxInFlightSnapshot(): Record<string, number> {
-    return Object.fromEntries([...this.#maxInFlight].sort(([a], [b]) => a.localeCompare(b)));
-  }
-
-  get(op: string): number {
-    return this.#counts.get(op) ?? 0;
-  }
-
-  snapshot(): Record<string, number> {
-    return Object.fromEntries([...this.#counts].sort(([a], [b]) => a.localeCompare(b)));
-  }
-
-  reset(): void {
-    this.#counts.clear();
-    this.#maxInFlight.clear();
-  }
-}
+export { Counters } from "../shared/counters.ts";

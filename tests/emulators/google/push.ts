@@ -12,7 +12,8 @@ import type { Ctx } from "./context.ts";
 import { googleError } from "./errors.ts";
 import type { Calendar } from "./store.ts";
 import { httpDate, toIso } from "./time.ts";
-import { empty, isRecord, json, seededRandom } from "./util.ts";
+import { seededRandom } from "../shared/random.ts";
+import { empty, isRecord, json } from "./util.ts";
 
 export interface Channel {
   id: string;

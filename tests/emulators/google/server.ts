@@ -7,7 +7,7 @@
 // calendar, apply write pacing for event writes, run the handler.
 
 import { calendarList, calendarResource, deleteCalendar, insertCalendar } from "./calendars.ts";
-import { Clock } from "./clock.ts";
+import { Clock } from "../shared/clock.ts";
 import type { Ctx } from "./context.ts";
 import { control } from "./control.ts";
 import { googleError, notFound } from "./errors.ts";

@@ -38,18 +38,6 @@ export function isValidEventId(id: string): boolean {
   return /^[a-v0-9]{5,1024}$/.test(id);
 }
 
-/** mulberry32: tiny deterministic PRNG so drop ratios / message-number gaps are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Encode a JSON value as an opaque base64url string (page and sync tokens). */
 export function encodeOpaque(value: unknown): string {
   const bytes = new TextEncoder().encode(JSON.stringify(value));

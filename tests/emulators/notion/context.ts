@@ -2,7 +2,7 @@
 // Invariant: one Ctx per emulator instance; reset replaces `store` and clears the other parts
 // in place, so references held by long-lived objects (dispatcher, limiter) stay valid.
 
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../shared/clock.ts";
 import type { NotionConfig } from "./config.ts";
 import type { Counters, Faults } from "./faults.ts";
 import type { RateLimiter } from "./ratelimit.ts";

@@ -25,6 +25,7 @@ import {
   redeliver,
   subscriptionAction,
 } from "./control_webhooks.ts";
+import { faultControl } from "../shared/faults.ts";
 import { parseFaultRule } from "./faults.ts";
 import { isRecord, json, normalizeId, randomString } from "./util.ts";
 
@@ -63,6 +64,8 @@ export async function control(
     ? `${method} /${head}/:id${rest.length ? `/${rest.join("/")}` : ""}`
     : `${method} /${parts.join("/")}`;
 
+  const faultRoute = faultControl(route, body, ctx.faults, parseFaultRule, { json, fail });
+  if (faultRoute) return faultRoute;
   switch (route) {
     case "POST /reset":
       await hooks.reset();
@@ -123,42 +126,16 @@ export async function control(
 
     case "GET /clock":
       return json(ctx.clock.describe());
-    case "POST /clock":
-      return moveClock(ctx, body);
+    case "POST /clock": {
+      const wrong = ctx.clock.move(body);
+      return wrong ? fail(400, wrong) : json(ctx.clock.describe());
+    }
 
     case "GET /faults":
       return json({ rules: ctx.faults.rules, latency_ms: ctx.faults.latencyMs });
-    case "POST /faults": {
-      const list = Array.isArray(body.rules) ? body.rules : [body];
-      const parsed = [];
-      for (const r of list) {
-        const rule = parseFaultRule(r);
-        if (typeof rule === "string") return fail(400, rule);
-        parsed.push(rule);
-      }
-      ctx.faults.rules.push(...parsed);
-      return json({ rules: ctx.faults.rules });
-    }
     case "DELETE /faults":
       ctx.faults.rules = [];
       return json({ rules: [] });
-    case "POST /latency": {
-      const ms = Number(body.ms ?? 0);
-      if (!Number.isFinite(ms) || ms < 0) return fail(400, "ms must be >= 0");
-      ctx.faults.latencyMs = ms;
-      return json({ ms });
-    }
-    case "POST /drops": {
-      const num = (v: unknown) => (v === undefined ? undefined : Number(v));
-      const next = num(body.next);
-      const ratio = num(body.ratio);
-      if (next !== undefined && !(Number.isInteger(next) && next >= 0)) {
-        return fail(400, "next must be an integer >= 0");
-      }
-      if (ratio !== undefined && !(ratio >= 0 && ratio <= 1)) return fail(400, "ratio in [0, 1]");
-      ctx.faults.setDrops(next, ratio, num(body.seed));
-      return json({ next: ctx.faults.dropNext, ratio: ctx.faults.dropRatio });
-    }
 
     case "GET /counters":
       return json(counters(ctx));
@@ -301,21 +278,4 @@ function expireTokens(ctx: Ctx, body: Body): Response {
     expired++;
   }
   return json({ expired });
-}
-
-/** POST /clock {set?, advanceMs?, advanceSeconds?, freeze?, real?} */
-function moveClock(ctx: Ctx, body: Body): Response {
-  const { clock } = ctx;
-  if (body.real === true) clock.reset();
-  if (body.set !== undefined) {
-    const ms = typeof body.set === "number" ? body.set : Date.parse(String(body.set));
-    if (!Number.isFinite(ms)) return fail(400, "set must be ms or an ISO date");
-    clock.set(ms);
-  }
-  const adv = Number(body.advanceMs ?? 0) + Number(body.advanceSeconds ?? 0) * 1000;
-  if (!Number.isFinite(adv)) return fail(400, "advance must be numeric");
-  if (adv) clock.advance(adv);
-  if (body.freeze === true) clock.freeze();
-  if (body.freeze === false) clock.unfreeze();
-  return json(clock.describe());
 }

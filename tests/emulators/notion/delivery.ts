@@ -8,7 +8,8 @@
 
 import type { Ctx } from "./context.ts";
 import { toIso } from "./time.ts";
-import { hmacSha256Hex, seededRandom, shuffle } from "./util.ts";
+import { seededRandom } from "../shared/random.ts";
+import { hmacSha256Hex, shuffle } from "./util.ts";
 
 export type Envelope = Record<string, unknown> & {
   id: string;

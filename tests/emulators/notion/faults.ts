@@ -4,9 +4,11 @@
 // counted under its operation name, faulted and rate-limited ones included.
 
 import { defaultCode, notionError, oauthError } from "./errors.ts";
-import { isRecord, seededRandom } from "./util.ts";
+import { Counters as SharedCounters } from "../shared/counters.ts";
+import { FaultQueue, type QueuedRule } from "../shared/faults.ts";
+import { isRecord } from "./util.ts";
 
-export interface FaultRule {
+export interface FaultRule extends QueuedRule {
   method?: string;
   /** Substring of the URL path ("/v1/pages", "query"). */
   path?: string;
@@ -46,48 +48,12 @@ export function parseFaultRule(v: unknown): FaultRule | string {
   };
 }
 
-export class Faults {
-  rules: FaultRule[] = [];
-  latencyMs = 0;
-  dropNext = 0;
-  dropRatio = 0;
-  #dropRandom = seededRandom(1);
-
-  reset(): void {
-    this.rules = [];
-    this.latencyMs = 0;
-    this.dropNext = 0;
-    this.dropRatio = 0;
-    this.#dropRandom = seededRandom(1);
-  }
-
-  setDrops(next?: number, ratio?: number, seed?: number): void {
-    if (next !== undefined) this.dropNext = next;
-    if (ratio !== undefined) this.dropRatio = ratio;
-    if (seed !== undefined) this.#dropRandom = seededRandom(seed);
-  }
-
-  /** Decide whether the next webhook event is silently dropped (at-most-once delivery). */
-  shouldDrop(): boolean {
-    if (this.dropNext > 0) {
-      this.dropNext--;
-      return true;
-    }
-    return this.dropRatio > 0 && this.#dropRandom() < this.dropRatio;
-  }
-
+/** Notion's faults: the shared queue, latency and drops; a matching rule answers as Notion. */
+export class Faults extends FaultQueue<FaultRule> {
   /** First matching rule (queue order) as a response; exhausted rules are removed. */
   match(operation: string, method: string, path: string): Response | undefined {
-    for (const rule of this.rules) {
-      if (rule.method && rule.method !== method) continue;
-      if (rule.path && !path.includes(rule.path)) continue;
-      if (rule.operation && rule.operation !== operation) continue;
-      rule.matched++;
-      if (rule.matched <= rule.skip) return undefined;
-      if (rule.matched >= rule.skip + rule.times) this.rules = this.rules.filter((r) => r !== rule);
-      return faultResponse(rule, operation);
-    }
-    return undefined;
+    const rule = this.take(operation, method, path);
+    return rule && faultResponse(rule, operation);
   }
 }
 
@@ -109,41 +75,12 @@ function faultResponse(rule: FaultRule, operation: string): Response {
 }
 
 /** Per-operation request counters and in-flight high-water marks. */
-export class Counters {
-  #counts = new Map<string, number>();
-  #inFlight = new Map<string, number>();
-  #maxInFlight = new Map<string, number>();
+/** Notion's counters: the shared ones, and presentations of already-used refresh tokens. */
+export class Counters extends SharedCounters {
   refreshTokenReuse = 0;
 
-  inc(op: string): void {
-    this.#counts.set(op, (this.#counts.get(op) ?? 0) + 1);
-  }
-
-  enter(op: string): void {
-    const now = (this.#inFlight.get(op) ?? 0) + 1;
-    this.#inFlight.set(op, now);
-    this.#maxInFlight.set(op, Math.max(now, this.#maxInFlight.get(op) ?? 0));
-  }
-
-  leave(op: string): void {
-    this.#inFlight.set(op, (this.#inFlight.get(op) ?? 1) - 1);
-  }
-
-  get(op: string): number {
-    return this.#counts.get(op) ?? 0;
-  }
-
-  snapshot(): Record<string, number> {
-    return Object.fromEntries([...this.#counts].sort(([a], [b]) => a.localeCompare(b)));
-  }
-
-  maxInFlightSnapshot(): Record<string, number> {
-    return Object.fromEntries([...this.#maxInFlight].sort(([a], [b]) => a.localeCompare(b)));
-  }
-
-  reset(): void {
-    this.#counts.clear();
-    this.#maxInFlight.clear();
+  override reset(): void {
+    super.reset();
     this.refreshTokenReuse = 0;
   }
 }

@@ -5,7 +5,7 @@
 // same for every API operation, so faults always win over auth and version errors.
 
 import { authenticate } from "./accounts.ts";
-import { Clock } from "./clock.ts";
+import { Clock } from "../shared/clock.ts";
 import { applyConfig, configFromEnv, defaultConfig, type NotionConfig } from "./config.ts";
 import type { ApiCall, Ctx } from "./context.ts";
 import { control } from "./control.ts";
