@@ -2,6 +2,7 @@
 // account through setup-calendar-webhook, shared by tests, the demo and the benchmarks.
 import assert from "node:assert/strict";
 import { stack, type TestUser } from "./stack.ts";
+import type { ConnectCalendlyResult } from "../supabase/functions/_shared/providers/calendly/connect.ts";
 
 export async function calendly<T = Record<string, unknown>>(
   path: string,
@@ -29,17 +30,8 @@ export function createCalendlyAccount(user: TestUser): Promise<CalendlyAccount> 
   return calendly<CalendlyAccount>("/users", { email: user.email, name: user.email });
 }
 
-export interface CalendlySetup {
-  connection: { id: string; status: string; external_account_id: string };
-  subscription: { uri: string; state: string; created: boolean };
-  sync: {
-    full_sync: boolean;
-    new: number;
-    updated: number;
-    deleted: number;
-    meetings_total: number;
-  };
-}
+/** What setup-calendar-webhook answers for Calendly. */
+export type CalendlySetup = ConnectCalendlyResult;
 
 export async function connectCalendly(
   user: TestUser,

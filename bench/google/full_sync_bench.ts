@@ -26,10 +26,9 @@ import {
   type SyncStore,
 } from "../../supabase/functions/_shared/sync/store.ts";
 import { connectDb, stack } from "../../devkit/stack.ts";
-import { mirrorMatchesTruth } from "../../devkit/google.ts";
+import { accountAccessToken, mirrorMatchesTruth } from "../../devkit/google.ts";
 import { rowByRowFullSync } from "./baseline_row_by_row.ts";
 import {
-  accessToken,
   countMirrorRows,
   emulatorGoogleConfig,
   fmt,
@@ -122,7 +121,7 @@ async function baselineRun(sql: Sql): Promise<RunFigures> {
   const db = serviceClient();
   await resetCounters();
   const started = performance.now();
-  const token = await accessToken(fixture.account.refresh_token);
+  const token = await accountAccessToken(fixture.account.refresh_token);
   const result = await rowByRowFullSync({
     apiRoot: stack.googleEmulatorUrl,
     accessToken: token,

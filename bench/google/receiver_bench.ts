@@ -34,11 +34,15 @@
  * BENCH_RECEIVER_CONCURRENCY ("1,32"), BENCH_PROPAGATION_CHANGES (20 per condition),
  * BENCH_PROPAGATION_LATENCY_MS (150), BENCH_BURSTS (6).
  */
-import { channelNotifier, connectGoogle, createGoogleAccount } from "../../devkit/google.ts";
+import {
+  accountAccessToken,
+  channelNotifier,
+  connectGoogle,
+  createGoogleAccount,
+} from "../../devkit/google.ts";
 import { emulator, mirrorMatchesTruth, seedEvents } from "../../devkit/google.ts";
 import { connectDb, createUser, stack } from "../../devkit/stack.ts";
 import {
-  accessToken,
   cpuDelta,
   fmt,
   int,
@@ -414,11 +418,11 @@ async function main() {
       "/accounts",
       { email: `bench-bare-${crypto.randomUUID().slice(0, 8)}@example.test`, time_zone: "UTC" },
     );
-    const bareToken = await accessToken(bareAccount.refresh_token);
+    const bareToken = await accountAccessToken(bareAccount.refresh_token);
     const project: PropagationTarget = {
       name: "project",
       calendarId: account.calendar_id,
-      token: await accessToken(account.refresh_token),
+      token: await accountAccessToken(account.refresh_token),
       events: [],
       copyStart: async (id) => {
         const [row] = await sql`select starts_at from public.calendar_events

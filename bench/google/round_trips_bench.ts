@@ -21,10 +21,10 @@
  *
  * Env knobs: BENCH_ROUND_TRIP_REPEATS (5: instances of each flow).
  */
-import { channelNotifier } from "../../devkit/google.ts";
+import { accountAccessToken, channelNotifier } from "../../devkit/google.ts";
 import { connectDb, stack } from "../../devkit/stack.ts";
 import { countRequests, type PostgrestRequest, PostgrestRequestCounter } from "../support.ts";
-import { accessToken, fmt, readCounters, resetCounters, table } from "./support.ts";
+import { fmt, readCounters, resetCounters, table } from "./support.ts";
 import {
   blocksOf,
   createPlanner,
@@ -127,7 +127,7 @@ async function main() {
     await settled(sql, planner.user.id);
     const notifier = await channelNotifier(sql, planner.channelId);
     const receiverUrl = stack.functionUrl("google-calendar-webhook");
-    const token = await accessToken(planner.account.refresh_token);
+    const token = await accountAccessToken(planner.account.refresh_token);
     const notify = async () => {
       const response = await fetch(receiverUrl, { method: "POST", headers: notifier.headers() });
       if (!response.ok) throw new Error(`receiver → ${response.status}: ${await response.text()}`);

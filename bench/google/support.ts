@@ -79,23 +79,6 @@ export async function countMirrorRows(sql: Sql, connectionId: string): Promise<n
   return n as number;
 }
 
-/** An access token for the account, straight from the emulator's token endpoint. */
-export async function accessToken(refreshToken: string): Promise<string> {
-  const response = await fetch(`${stack.googleEmulatorUrl}/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "refresh_token",
-      refresh_token: refreshToken,
-      client_id: "emulator-client-id",
-      client_secret: "emulator-client-secret",
-    }),
-  });
-  const body = await response.json();
-  if (!response.ok) throw new Error(`token endpoint → ${response.status}: ${JSON.stringify(body)}`);
-  return body.access_token as string;
-}
-
 /** Google settings pointing at the stack's emulator (what the local functions use). */
 export function emulatorGoogleConfig(): GoogleConfig {
   const url = stack.googleEmulatorUrl;

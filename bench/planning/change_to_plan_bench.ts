@@ -13,9 +13,9 @@
  *
  * Env knobs: BENCH_PLAN_CHANGES (20).
  */
+import { accountAccessToken } from "../../devkit/google.ts";
 import { connectDb } from "../../devkit/stack.ts";
 import { fmt, percentile, table } from "../support.ts";
-import { accessToken } from "../google/support.ts";
 import { blocksOf, createPlanner, meetingOver, replan, settled } from "./support.ts";
 
 const CHANGES = Number(Deno.env.get("BENCH_PLAN_CHANGES") ?? 20);
@@ -34,7 +34,7 @@ async function main() {
       throw new Error(`the first plan placed ${first.placed} of ${SESSIONS} sessions`);
     }
     await settled(sql, planner.user.id);
-    const token = await accessToken(planner.account.refresh_token);
+    const token = await accountAccessToken(planner.account.refresh_token);
 
     const toMirror: number[] = [];
     const toMoved: number[] = [];

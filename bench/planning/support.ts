@@ -4,13 +4,9 @@
 // blocks, and waiting until nothing of theirs is running.
 import { connectGoogle, createGoogleAccount, type GoogleAccount } from "../../devkit/google.ts";
 import { type connectDb, createUser, stack, type TestUser } from "../../devkit/stack.ts";
+import { planAroundTheClock, replan as replanAsUser } from "../../devkit/planning.ts";
 
 export type Sql = ReturnType<typeof connectDb>;
-
-const ALL_DAY = [{ start: "00:00", end: "24:00" }];
-const EVERY_DAY_ALL_DAY = Object.fromEntries(
-  ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].map((day) => [day, ALL_DAY]),
-);
 
 export interface Planner {
   user: TestUser;
@@ -40,11 +36,10 @@ export async function createPlanner(
   const user = await createUser(sql, label);
   const account = await createGoogleAccount(user, "UTC");
   const setup = await connectGoogle(user, account);
-  await sql`insert into public.scheduling_preferences (user_id, time_zone, working_hours,
-      freeze_hours, horizon_days, buffer_before_minutes, buffer_after_minutes,
-      write_back_enabled)
-    values (${user.id}, 'UTC', ${sql.json(EVERY_DAY_ALL_DAY)}, 0, ${options.horizonDays ?? 7},
-      0, 0, ${options.writeBack ?? false})`;
+  await planAroundTheClock(sql, user.id, {
+    horizonDays: options.horizonDays,
+    writeBack: options.writeBack,
+  });
   const earliest = new Date(Date.now() + 2 * 3600_000);
   const rows = Array.from({ length: options.sessions }, (_, i) => ({
     user_id: user.id,
@@ -68,17 +63,10 @@ export async function createPlanner(
   return { user, account, connectionId: setup.connection.id, channelId: setup.channel.id };
 }
 
-/** recalculate-schedule as the user (the "re-plan" button). */
+/** recalculate-schedule as the user (the "re-plan" button); a refusal ends the bench. */
 export async function replan(user: TestUser): Promise<Record<string, unknown>> {
-  const response = await fetch(stack.functionUrl("recalculate-schedule"), {
-    method: "POST",
-    headers: { authorization: `Bearer ${user.jwt}`, "content-type": "application/json" },
-    body: "{}",
-  });
-  const body = await response.json();
-  if (!response.ok) {
-    throw new Error(`recalculate-schedule → ${response.status}: ${JSON.stringify(body)}`);
-  }
+  const { status, body } = await replanAsUser(user);
+  if (status >= 300) throw new Error(`recalculate-schedule → ${status}: ${JSON.stringify(body)}`);
   return body;
 }
 

@@ -26,10 +26,10 @@
  * Env knobs: BENCH_WRITE_BACK_BLOCKS (1000), BENCH_WRITE_BACK_MOVED (10),
  * BENCH_WRITE_BACK_LATENCY_SAMPLES (10).
  */
-import { emulator } from "../../devkit/google.ts";
+import { accountAccessToken, emulator } from "../../devkit/google.ts";
 import { connectDb } from "../../devkit/stack.ts";
 import { fmt, int, percentile, table } from "../support.ts";
-import { accessToken, readCounters, resetCounters } from "../google/support.ts";
+import { readCounters, resetCounters } from "../google/support.ts";
 import {
   type Block,
   blocksOf,
@@ -155,7 +155,7 @@ async function main() {
       horizonDays,
       writeBack: true,
     });
-    const token = await accessToken(planner.account.refresh_token);
+    const token = await accountAccessToken(planner.account.refresh_token);
     const failures: string[] = [];
 
     // 1. The first plan and its write-back; the naive baseline writes the same plan.
@@ -179,7 +179,7 @@ async function main() {
       { email: `bench-naive-${crypto.randomUUID().slice(0, 8)}@example.test`, time_zone: "UTC" },
     );
     const naive = new NaiveRewriter(
-      await accessToken(naiveAccount.refresh_token),
+      await accountAccessToken(naiveAccount.refresh_token),
       naiveAccount.calendar_id,
     );
     const naiveFirst = await naive.rewrite(asPlan(firstBlocks));
@@ -309,7 +309,7 @@ async function main() {
     }
     // The floor: one write answered by Google (here the emulator), from this process.
     const floor: number[] = [];
-    const naiveToken = await accessToken(naiveAccount.refresh_token);
+    const naiveToken = await accountAccessToken(naiveAccount.refresh_token);
     const probe = await calendarRequest(naiveToken, naiveAccount.calendar_id, "POST", "/events", {
       summary: "probe",
       ...{ start: { dateTime: new Date(Date.now() + 90 * 86_400_000).toISOString() } },

@@ -11,6 +11,7 @@ import {
   createCalendlyAccount,
 } from "../../devkit/calendly.ts";
 import { hmacSha256Hex } from "../../supabase/functions/_shared/security/crypto.ts";
+import { planAroundTheClock } from "../../devkit/planning.ts";
 
 type Sql = ReturnType<typeof connectDb>;
 const HOUR = 3_600_000;
@@ -267,19 +268,7 @@ Deno.test("a Calendly booking over a session moves it, and the cancellation free
   const sql = connectDb();
   try {
     const { user, account } = await connected(sql, "planner");
-    await sql`insert into public.scheduling_preferences (user_id, time_zone, freeze_hours,
-      horizon_days, buffer_before_minutes, buffer_after_minutes, working_hours)
-      values (${user.id}, 'UTC', 0, 7, 0, 0, ${
-      sql.json({
-        mon: [{ start: "00:00", end: "24:00" }],
-        tue: [{ start: "00:00", end: "24:00" }],
-        wed: [{ start: "00:00", end: "24:00" }],
-        thu: [{ start: "00:00", end: "24:00" }],
-        fri: [{ start: "00:00", end: "24:00" }],
-        sat: [{ start: "00:00", end: "24:00" }],
-        sun: [{ start: "00:00", end: "24:00" }],
-      })
-    })`;
+    await planAroundTheClock(sql, user.id);
     const [session] = await sql`insert into public.sessions (user_id, title, duration_minutes)
       values (${user.id}, 'Deep work', 60) returning id`;
     const planned = await fetch(stack.functionUrl("recalculate-schedule"), {

@@ -19,6 +19,7 @@ import {
   subscribeWebhooks,
 } from "../../devkit/notion.ts";
 import { hmacSha256Hex, sha256Hex } from "../../supabase/functions/_shared/security/crypto.ts";
+import { planAroundTheClock } from "../../devkit/planning.ts";
 
 type Sql = ReturnType<typeof connectDb>;
 const HOUR = 3_600_000;
@@ -476,20 +477,7 @@ Deno.test("a dated Notion page over a planned session moves the session", async 
   try {
     const { user, ws } = await connected(sql, "notion-planner");
     await subscribeWebhooks(ws);
-    const allDay = [{ start: "00:00", end: "24:00" }];
-    await sql`insert into public.scheduling_preferences (user_id, time_zone, freeze_hours,
-      horizon_days, buffer_before_minutes, buffer_after_minutes, working_hours)
-      values (${user.id}, 'UTC', 0, 7, 0, 0, ${
-      sql.json({
-        mon: allDay,
-        tue: allDay,
-        wed: allDay,
-        thu: allDay,
-        fri: allDay,
-        sat: allDay,
-        sun: allDay,
-      })
-    })`;
+    await planAroundTheClock(sql, user.id);
     const [session] = await sql`insert into public.sessions (user_id, title, duration_minutes,
         earliest_start)
       values (${user.id}, 'Deep work', 60, ${new Date(Date.now() + 2 * HOUR)}) returning id`;

@@ -13,10 +13,10 @@ import {
   notion,
   type NotionWorkspace,
 } from "../../devkit/notion.ts";
+import { planAroundTheClock, replan } from "../../devkit/planning.ts";
 
 type Sql = ReturnType<typeof connectDb>;
 const HOUR = 3_600_000;
-const ALL_DAY = [{ start: "00:00", end: "24:00" }];
 
 interface Planner {
   user: TestUser;
@@ -36,19 +36,7 @@ interface TruthPage {
 
 async function plannerWithSessions(sql: Sql, label: string, sessions: number): Promise<Planner> {
   const user = await createUser(sql, label);
-  await sql`insert into public.scheduling_preferences (user_id, time_zone, freeze_hours,
-      horizon_days, buffer_before_minutes, buffer_after_minutes, working_hours)
-    values (${user.id}, 'UTC', 0, 7, 0, 0, ${
-    sql.json({
-      mon: ALL_DAY,
-      tue: ALL_DAY,
-      wed: ALL_DAY,
-      thu: ALL_DAY,
-      fri: ALL_DAY,
-      sat: ALL_DAY,
-      sun: ALL_DAY,
-    })
-  })`;
+  await planAroundTheClock(sql, user.id);
   for (let i = 0; i < sessions; i++) {
     await sql`insert into public.sessions (user_id, title, duration_minutes, priority,
         earliest_start)
@@ -58,14 +46,6 @@ async function plannerWithSessions(sql: Sql, label: string, sessions: number): P
   const setup = await connectNotion(user, ws, { write_back: true });
   assert.equal(setup.data_source.write_back, true);
   return { user, ws, connectionId: setup.connection.id };
-}
-
-function replan(user: TestUser) {
-  return fetch(stack.functionUrl("recalculate-schedule"), {
-    method: "POST",
-    headers: { authorization: `Bearer ${user.jwt}`, "content-type": "application/json" },
-    body: "{}",
-  }).then(async (response) => ({ status: response.status, body: await response.json() }));
 }
 
 async function ourPages(planner: Planner): Promise<TruthPage[]> {

@@ -19,10 +19,10 @@ import {
   emulator,
   type GoogleAccount,
 } from "../../devkit/google.ts";
+import { planAroundTheClock, replan } from "../../devkit/planning.ts";
 
 type Sql = ReturnType<typeof connectDb>;
 const HOUR = 3_600_000;
-const ALL_DAY = [{ start: "00:00", end: "24:00" }];
 
 interface Planner {
   user: TestUser;
@@ -34,34 +34,13 @@ async function plannerWithSessions(sql: Sql, label: string, sessions: number): P
   const user = await createUser(sql, label);
   const account = await createGoogleAccount(user);
   const setup = await connectGoogle(user, account);
-  await sql`insert into public.scheduling_preferences (user_id, time_zone, freeze_hours,
-      horizon_days, buffer_before_minutes, buffer_after_minutes, working_hours,
-      write_back_enabled)
-    values (${user.id}, 'UTC', 0, 7, 0, 0, ${
-    sql.json({
-      mon: ALL_DAY,
-      tue: ALL_DAY,
-      wed: ALL_DAY,
-      thu: ALL_DAY,
-      fri: ALL_DAY,
-      sat: ALL_DAY,
-      sun: ALL_DAY,
-    })
-  }, true)`;
+  await planAroundTheClock(sql, user.id, { writeBack: true });
   for (let i = 0; i < sessions; i++) {
     await sql`insert into public.sessions (user_id, title, duration_minutes, priority,
         earliest_start)
       values (${user.id}, ${"Session " + i}, 60, ${i}, ${new Date(Date.now() + 2 * HOUR)})`;
   }
   return { user, account, connectionId: setup.connection.id };
-}
-
-function replan(user: TestUser, force = false) {
-  return fetch(stack.functionUrl("recalculate-schedule"), {
-    method: "POST",
-    headers: { authorization: `Bearer ${user.jwt}`, "content-type": "application/json" },
-    body: JSON.stringify(force ? { force: true } : {}),
-  }).then(async (response) => ({ status: response.status, body: await response.json() }));
 }
 
 /** Until nothing of the user's waits in the queue. */
