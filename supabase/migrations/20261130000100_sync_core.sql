@@ -454,6 +454,8 @@ language sql volatile set search_path to '' as $$
     where s.connection_id = p_connection_id
       and (p_calendar_id is null or s.calendar_id = p_calendar_id)
   ),
+  -- Runs to completion although the answer does not read it (marking leaves the claim alone,
+  -- so `targeted` already says whether a run holds each calendar).
   marked as (
     update public.calendar_sync_state s
       set needs_sync = true,
@@ -462,19 +464,12 @@ language sql volatile set search_path to '' as $$
       from targeted t
       where s.connection_id = p_connection_id and s.calendar_id = t.calendar_id
         and not t.already
-      returning s.calendar_id, s.claim_token is not null and s.lease_until > public.app_now()
-        as running,
-        greatest(0, extract(epoch from s.lease_until - public.app_now()) * 1000)::bigint
-          as lease_remaining_ms),
-  answered as (
-    select calendar_id, running, lease_remaining_ms from marked
-    union all
-    select calendar_id, running, lease_remaining_ms from targeted where already)
+      returning 1)
   select coalesce(jsonb_agg(jsonb_build_object('connection_id', p_connection_id,
     'calendar_id', calendar_id, 'running', running,
     'lease_remaining_ms', case when running then lease_remaining_ms end)
     order by calendar_id), '[]'::jsonb)
-  from answered
+  from targeted
 $$;
 
 -- What a sync run needs to start, as one jsonb: the claim and everything else it needs (the

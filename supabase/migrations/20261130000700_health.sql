@@ -9,16 +9,22 @@
 -- renewals due in the next 24 hours, failed renewals, each cron job's last run, recent pg_net
 -- failures.
 --
--- Rollback: after 20261130000800's (views only, which nothing else uses):
+-- Rollback: after 20261130000800's (views and an index, which nothing else uses):
 --   drop view public.sync_operator_net_failures, public.sync_operator_cron_jobs,
 --     public.sync_operator_overview, public.calendar_sync_health,
 --     public.maintenance_settings_public;
+--   drop index public.webhook_deliveries_connection_idx;
 -- Data lost: none.
 
 -- The renewal lead time, readable by the health view's callers (the settings table is not).
 create view public.maintenance_settings_public as
   select renew_lead, backup_period, notion_poll_period from public.maintenance_settings;
 grant select on public.maintenance_settings_public to authenticated, service_role;
+
+-- The health view reads each connection's newest delivery (Calendly, Notion), on every poll of
+-- the status page.
+create index webhook_deliveries_connection_idx
+  on public.webhook_deliveries (connection_id, received_at desc);
 
 create view public.calendar_sync_health with (security_invoker = true) as
   select s.user_id, s.connection_id, c.provider, s.calendar_id,

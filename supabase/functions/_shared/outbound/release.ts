@@ -68,10 +68,10 @@ export async function applyRelease(
   adapter: ProviderAdapter,
   item: OutboundItem,
 ): Promise<WriteOutcome> {
-  const release = await openRelease(context.config, context.clock, item);
   if (!adapter.releaseAccess) {
     return { kind: "done", note: `${adapter.name} holds nothing to release at the provider` };
   }
+  const release = await openRelease(context.config, context.clock, item);
   try {
     const report = await adapter.releaseAccess(context, release);
     return {

@@ -195,7 +195,7 @@ export function notionWriter(
     const updated = await client.updatePage(link.external_id, {
       properties: properties(item, await shape(dataSourceId)),
     });
-    return { kind: "done", link: { ...asWritten(dataSourceId, updated), id_version: 0 } };
+    return { kind: "done", link: asWritten(dataSourceId, updated) };
   }
 
   return blockWriter({
