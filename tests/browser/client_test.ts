@@ -287,3 +287,25 @@ Deno.test("watch calls back now and again until stopped", async () => {
     await sql.end();
   }
 });
+
+Deno.test("a week with more busy items than one PostgREST answer carries comes back whole", async () => {
+  const sql = connectDb();
+  try {
+    const planner = await createPlanner(sql, "client-busy");
+    const { from } = daysFromToday(7);
+    // 1,250 five-minute meetings mirrored into the week: more than max_rows (1,000).
+    await sql`insert into public.calendar_events (provider, connection_id, user_id, calendar_id,
+        external_id, summary, starts_at, ends_at, is_busy)
+      select 'google', ${planner.google!.connectionId}, ${planner.user.id}, 'bulk',
+        'bulk-' || i, 'Meeting ' || i,
+        ${from}::timestamptz + make_interval(mins => 5 * i),
+        ${from}::timestamptz + make_interval(mins => 5 * i + 5), true
+      from generate_series(1, 1250) as i`;
+    const week = await clientFor(planner.user).schedule(daysFromToday(7));
+    const bulk = week.busy.filter((busy) => busy.title?.startsWith("Meeting "));
+    assert.equal(bulk.length, 1250, "every busy item, past the first page");
+    assert.equal(new Set(bulk.map((busy) => busy.id)).size, 1250, "none twice");
+  } finally {
+    await sql.end();
+  }
+});

@@ -94,6 +94,25 @@ async function rows<T>(what: string, query: PromiseLike<ReadResult<unknown>>): P
   return data as T;
 }
 
+/** PostgREST answers at most this many rows a request (the project's `max_rows`). */
+const PAGE_ROWS = 1000;
+
+/**
+ * Every row of an ordered read, a page at a time: a week of a busy user's calendars can hold
+ * more rows than one answer carries, and a cut-off answer would silently drop busy time.
+ */
+async function allRows<T>(
+  what: string,
+  page: (from: number, to: number) => PromiseLike<ReadResult<unknown>>,
+): Promise<T[]> {
+  const all: T[] = [];
+  for (let from = 0;; from += PAGE_ROWS) {
+    const chunk = await rows<T[]>(what, page(from, from + PAGE_ROWS - 1));
+    all.push(...chunk);
+    if (chunk.length < PAGE_ROWS) return all;
+  }
+}
+
 interface SessionRow {
   id: string;
   title: string;
@@ -252,32 +271,33 @@ export class CalendarSyncClient {
     const from = range.from.toISOString();
     const to = range.to.toISOString();
     const [busy, titles, sessions] = await Promise.all([
-      rows<
-        {
-          source: ProviderName;
-          source_id: string;
-          starts_at: string;
-          ends_at: string;
-          is_tentative: boolean;
-        }[]
-      >(
+      allRows<{
+        source: ProviderName;
+        source_id: string;
+        starts_at: string;
+        ends_at: string;
+        is_tentative: boolean;
+      }>(
         "busy time",
-        db.from("busy_intervals").select("source, source_id, starts_at, ends_at, is_tentative")
-          .eq("user_id", user.id).gt("ends_at", from).lt("starts_at", to).order("starts_at")
-          .order("source_id"),
+        (first, last) =>
+          db.from("busy_intervals").select("source, source_id, starts_at, ends_at, is_tentative")
+            .eq("user_id", user.id).gt("ends_at", from).lt("starts_at", to).order("starts_at")
+            .order("source_id").range(first, last),
       ),
       // Titles only: which items are busy is busy_intervals' decision alone.
-      rows<{ id: string; summary: string | null }[]>(
+      allRows<{ id: string; summary: string | null }>(
         "the events' titles",
-        db.from("calendar_events").select("id, summary").eq("user_id", user.id)
-          .gt("ends_at", from).lt("starts_at", to),
+        (first, last) =>
+          db.from("calendar_events").select("id, summary").eq("user_id", user.id)
+            .gt("ends_at", from).lt("starts_at", to).order("id").range(first, last),
       ),
-      rows<SessionRow[]>(
+      allRows<SessionRow>(
         "the planned sessions",
-        db.from("sessions").select(SESSION_COLUMNS).eq("user_id", user.id)
-          .in("status", ["scheduled", "unscheduled"])
-          .gt("session_blocks.ends_at", from).lt("session_blocks.starts_at", to)
-          .order("priority").order("title").order("id"),
+        (first, last) =>
+          db.from("sessions").select(SESSION_COLUMNS).eq("user_id", user.id)
+            .in("status", ["scheduled", "unscheduled"])
+            .gt("session_blocks.ends_at", from).lt("session_blocks.starts_at", to)
+            .order("priority").order("title").order("id").range(first, last),
       ),
     ]);
     const titleOf = new Map(titles.map((row) => [row.id, row.summary]));
