@@ -87,10 +87,12 @@ try {
       2,
     ], ["Plan the next sprint", 45, 3]] as const
   ) {
-    await sql`insert into public.sessions (user_id, title, duration_minutes, priority, deadline)
-      values (${user.id}, ${title}, ${minutes}, ${priority}, ${new Date(
-      Date.now() + 6 * 86_400_000,
-    )})`;
+    // Not before two hours from now: a block that has started is frozen, and the story books
+    // meetings over blocks to show them move.
+    await sql`insert into public.sessions (user_id, title, duration_minutes, priority,
+        earliest_start, deadline)
+      values (${user.id}, ${title}, ${minutes}, ${priority}, now() + interval '2 hours',
+        ${new Date(Date.now() + 6 * 86_400_000)})`;
   }
   const setup = await connectGoogle(user, account);
   console.log(`  setup-calendar-webhook answered through the gateway:`);

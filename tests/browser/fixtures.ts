@@ -47,8 +47,11 @@ export async function createPlanner(
   for (let index = 1; index <= (options.sessions ?? 2); index++) {
     const title = `${label} focus ${index}`;
     sessionTitles.push(title);
-    await sql`insert into public.sessions (user_id, title, duration_minutes, priority)
-      values (${user.id}, ${title}, 60, ${index})`;
+    // Two hours out at the earliest: a block placed minutes from now starts (and is frozen,
+    // never moved again) while a test is still booking a meeting over it.
+    await sql`insert into public.sessions (user_id, title, duration_minutes, priority,
+        earliest_start)
+      values (${user.id}, ${title}, 60, ${index}, now() + interval '2 hours')`;
   }
   const planner: Planner = { user, sessionTitles };
   if (options.google ?? true) {

@@ -269,8 +269,10 @@ Deno.test("a Calendly booking over a session moves it, and the cancellation free
   try {
     const { user, account } = await connected(sql, "planner");
     await planAroundTheClock(sql, user.id);
-    const [session] = await sql`insert into public.sessions (user_id, title, duration_minutes)
-      values (${user.id}, 'Deep work', 60) returning id`;
+    // Two hours out: a block that has started is frozen and would never step aside.
+    const [session] = await sql`insert into public.sessions (user_id, title, duration_minutes,
+        earliest_start)
+      values (${user.id}, 'Deep work', 60, now() + interval '2 hours') returning id`;
     const planned = await fetch(stack.functionUrl("recalculate-schedule"), {
       method: "POST",
       headers: { authorization: `Bearer ${user.jwt}`, "content-type": "application/json" },

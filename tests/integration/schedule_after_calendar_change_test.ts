@@ -20,8 +20,10 @@ Deno.test("a meeting on a session moves that session through webhook â†’ sync â†
         freeze_hours, horizon_days, buffer_before_minutes, buffer_after_minutes)
       values (${user.id}, 'UTC', ${sql.json(EVERY_DAY)}, 0, 7, 0, 0)`;
     for (const title of ["Deep work A", "Deep work B"]) {
-      await sql`insert into public.sessions (user_id, title, duration_minutes, priority)
-        values (${user.id}, ${title}, 60, 1)`;
+      // Two hours out: a block that has started is frozen and would never move.
+      await sql`insert into public.sessions (user_id, title, duration_minutes, priority,
+          earliest_start)
+        values (${user.id}, ${title}, 60, 1, now() + interval '2 hours')`;
     }
     const setup = await connectGoogle(user, account);
 
