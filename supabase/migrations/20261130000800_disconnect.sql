@@ -3,14 +3,18 @@
 -- Both go through one step, connection_queue_release: in the same transaction that removes the
 -- rows, it queues one 'revoke_token' item on the outbound queue carrying what is needed to act
 -- on the account's behalf once the rows are gone (the sealed tokens and the natural key they are
--- bound to) and the push channels / webhook subscriptions still live. The outbound processor
--- stops those at the provider and then revokes the grant; it retries until both are done, so a
--- provider outage loses nothing. The item's credential column is never readable by users.
+-- bound to), the push channels / webhook subscriptions still live, and what write-back put in
+-- the user's calendars (the "Planned sessions" calendar the bundle created, and the events it
+-- wrote anywhere else). The outbound processor removes what was written, stops the channels and
+-- then revokes the grant; it retries until all is done, so a provider outage loses nothing. A
+-- planned block left behind would show the user's colleagues busy time that no plan backs any
+-- more. The item's credential column is never readable by users.
 --
 -- connection_disconnect (the disconnect-calendar function): the mirror, sync state, channels
 -- and write-back links go; waiting write-back items for the connection are dropped; the
--- connection stays as 'revoked' without tokens (reconnecting makes it active again); the user is
--- marked for re-planning (the connection's busy time is gone).
+-- connection stays as 'revoked' without tokens or planned calendar (reconnecting makes it active
+-- again, and write-back then creates a new one); the user is marked for re-planning (the
+-- connection's busy time is gone).
 -- The auth.users trigger: the same release for every connection of a deleted user, before the
 -- cascade removes the rows.
 --
@@ -27,6 +31,8 @@ language plpgsql volatile set search_path to '' as $$
 declare
   v_connection public.calendar_connections;
   v_channels jsonb;
+  v_planned_calendar text;
+  v_written jsonb;
   v_id bigint;
 begin
   select * into v_connection from public.calendar_connections
@@ -34,6 +40,14 @@ begin
   if not found then
     return null;
   end if;
+  -- The planned calendar goes as a whole; events written elsewhere one by one.
+  v_planned_calendar := v_connection.settings ->> 'planned_calendar_id';
+  select coalesce(jsonb_agg(jsonb_build_object('calendar_id', l.calendar_id,
+      'external_id', l.external_id) order by l.calendar_id, l.external_id), '[]'::jsonb)
+    into v_written
+    from public.write_back_links l
+    where l.connection_id = p_connection_id and l.status = 'live'
+      and l.calendar_id is distinct from v_planned_calendar;
   select coalesce(jsonb_agg(jsonb_build_object('calendar_id', ch.calendar_id,
       'channel_id', ch.channel_id, 'resource_id', ch.resource_id,
       'resource_uri', ch.resource_uri) order by ch.created_at), '[]'::jsonb)
@@ -52,7 +66,8 @@ begin
   insert into public.outbound_queue (user_id, connection_id, provider, operation,
     target_calendar, target_key, desired, credential, note)
   values (v_connection.user_id, v_connection.id, v_connection.provider, 'revoke_token', '',
-    'grant', jsonb_build_object('channels', v_channels),
+    'grant', jsonb_build_object('channels', v_channels, 'written', v_written,
+      'planned_calendar_id', v_planned_calendar),
     jsonb_build_object('provider', v_connection.provider, 'user_id', v_connection.user_id,
       'external_account_id', v_connection.external_account_id,
       'refresh_token_encrypted', v_connection.refresh_token_encrypted,
@@ -95,7 +110,7 @@ begin
   update public.calendar_connections
     set status = 'revoked', refresh_token_encrypted = null, access_token_encrypted = null,
         access_token_expires_at = null, token_refresh_claim = null, token_refresh_until = null,
-        last_error = null
+        last_error = null, settings = settings - 'planned_calendar_id'
     where id = p_connection_id;
   perform public.schedule_mark_plan_needed(v_connection.user_id, 'calendar_change');
   return jsonb_build_object('connection_id', p_connection_id, 'provider', v_connection.provider,

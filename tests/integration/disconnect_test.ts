@@ -2,9 +2,12 @@
 // the connection is live at the provider (channels stopped, grant revoked), nothing of it is
 // left in the database but the revoked connection, and nobody else's connection is touched.
 import assert from "node:assert/strict";
-import { connectDb, createUser, eventually, stack } from "../../devkit/stack.ts";
+import { connectDb, createUser, eventually, stack, type TestUser } from "../../devkit/stack.ts";
+import { planAroundTheClock, replan } from "../../devkit/planning.ts";
 import { connectGoogle, createGoogleAccount, emulator, seedEvents } from "../../devkit/google.ts";
 import { calendly, connectCalendly, createCalendlyAccount } from "../../devkit/calendly.ts";
+
+type Sql = ReturnType<typeof connectDb>;
 
 function disconnect(token: string, connectionId: string) {
   return fetch(stack.functionUrl("disconnect-calendar"), {
@@ -133,6 +136,93 @@ Deno.test("deleting a user from auth.users leaves no live channel at Google and 
     const [rows] = await sql`select count(*)::int as n from public.calendar_connections
       where user_id = ${user.id}`;
     assert.equal(rows.n, 0);
+  } finally {
+    await sql.end();
+  }
+});
+
+/** The user's planned blocks, written back to Google and drained from the queue. */
+async function writtenBack(sql: Sql, user: TestUser, target: "planned" | "primary") {
+  await planAroundTheClock(sql, user.id, { writeBack: true });
+  if (target === "primary") {
+    await sql`update public.scheduling_preferences set write_back_calendar = 'primary'
+      where user_id = ${user.id}`;
+  }
+  for (const title of ["Write", "Read"]) {
+    await sql`insert into public.sessions (user_id, title, duration_minutes, earliest_start)
+      values (${user.id}, ${title}, 60, now() + interval '2 hours')`;
+  }
+  const planned = await replan(user);
+  assert.equal(planned.body.placed, 2, JSON.stringify(planned.body));
+  return await eventually(async () => {
+    const links = await sql`select l.calendar_id, l.external_id from public.write_back_links l
+      where l.user_id = ${user.id} and l.status = 'live' and l.written_at is not null`;
+    return links.length === 2 && links;
+  }, { message: "both blocks written to Google" });
+}
+
+/** The calendar's events as Google has them (ids), or null once the calendar is deleted. */
+async function eventIds(calendarId: string): Promise<string[] | null> {
+  try {
+    const { items } = await emulator<{ items: { id: string; status?: string }[] }>(
+      `/calendars/${encodeURIComponent(calendarId)}/events`,
+    );
+    return items.filter((event) => event.status !== "cancelled").map((event) => event.id);
+  } catch (error) {
+    if (String(error).includes("→ 404")) return null;
+    throw error;
+  }
+}
+
+Deno.test("disconnecting Google removes what write-back wrote: the Planned sessions calendar, or our blocks in primary (the person's own events stay)", async () => {
+  const sql = connectDb();
+  try {
+    // Blocks in the calendar the bundle created: it goes as a whole.
+    const planner = await createUser(sql, "disconnect-wb");
+    const plannerAccount = await createGoogleAccount(planner);
+    const plannerSetup = await connectGoogle(planner, plannerAccount);
+    const [{ calendar_id: plannedCalendar }] = await writtenBack(sql, planner, "planned");
+    assert.notEqual(plannedCalendar, plannerAccount.calendar_id);
+    assert.equal((await eventIds(plannedCalendar))?.length, 2);
+
+    // Blocks in the person's primary calendar, beside a meeting of their own: only ours go.
+    const colleague = await createUser(sql, "disconnect-wbp");
+    const colleagueAccount = await createGoogleAccount(colleague);
+    await seedEvents(colleagueAccount.calendar_id, 1);
+    const colleagueSetup = await connectGoogle(colleague, colleagueAccount);
+    const ours = await writtenBack(sql, colleague, "primary");
+    assert.ok(ours.every((link) => link.calendar_id === colleagueAccount.calendar_id));
+    const before = await eventIds(colleagueAccount.calendar_id);
+    assert.equal(before?.length, 3, "the person's meeting and our two blocks");
+
+    for (const [user, setup] of [[planner, plannerSetup], [colleague, colleagueSetup]] as const) {
+      const done = await disconnect(user.jwt, setup.connection.id);
+      assert.equal(done.status, 200, JSON.stringify(done.body));
+    }
+    await eventually(async () => (await eventIds(plannedCalendar)) === null, {
+      message: "the Planned sessions calendar deleted at Google",
+    });
+    const left = await eventually(async () => {
+      const ids = await eventIds(colleagueAccount.calendar_id);
+      return ids?.length === 1 && ids;
+    }, { message: "our blocks removed from the primary calendar" });
+    assert.ok(!ours.some((link) => left.includes(link.external_id)), "the one left is theirs");
+    for (const account of [plannerAccount, colleagueAccount]) {
+      await eventually(() => googleGrantRevoked(account.refresh_token), {
+        message: "the grant revoked after the removals",
+      });
+    }
+    const notes = await sql`select note from public.outbound_queue
+      where operation = 'revoke_token' and status = 'COMPLETED'
+        and connection_id in (${plannerSetup.connection.id}, ${colleagueSetup.connection.id})
+      order by note`;
+    assert.deepEqual(notes.map((row) => row.note.split(",")[0]), [
+      "released: 1 written item(s) removed",
+      "released: 2 written item(s) removed",
+    ]);
+    const [settings] = await sql`select settings from public.calendar_connections
+      where id = ${plannerSetup.connection.id}`;
+    assert.equal(settings.settings.planned_calendar_id, undefined);
   } finally {
     await sql.end();
   }

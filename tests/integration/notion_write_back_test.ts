@@ -193,6 +193,44 @@ Deno.test("a person re-dating our page locks the session there; trashing it re-p
   }
 });
 
+Deno.test("disconnecting Notion moves our pages to the trash; the person's pages stay", async () => {
+  const sql = connectDb();
+  try {
+    const planner = await plannerWithSessions(sql, "notion-disconnect", 2);
+    await addPage(planner.ws, "Team offsite", {
+      start: new Date(Date.now() + 72 * HOUR).toISOString(),
+      end: new Date(Date.now() + 74 * HOUR).toISOString(),
+    });
+    await replan(planner.user);
+    await eventually(() => databaseMatchesPlan(sql, planner), {
+      timeoutMs: 20_000,
+      message: "pages written",
+    });
+    const all = async () =>
+      (await notion<{ pages: TruthPage[] }>(`/data_sources/${planner.ws.dataSourceId}/pages`))
+        .pages;
+    assert.equal((await all()).length, 3, "the person's page and our two");
+
+    const done = await fetch(stack.functionUrl("disconnect-calendar"), {
+      method: "POST",
+      headers: { authorization: `Bearer ${planner.user.jwt}`, "content-type": "application/json" },
+      body: JSON.stringify({ connection_id: planner.connectionId }),
+    });
+    assert.equal(done.status, 200, await done.text());
+    const left = await eventually(async () => {
+      const pages = await all();
+      return pages.length === 1 && pages;
+    }, { timeoutMs: 20_000, message: "our pages trashed" });
+    assert.notEqual(left[0].created_by.id, planner.ws.bot, "the one left is the person's");
+    const [release] = await sql`select status, note from public.outbound_queue
+      where operation = 'revoke_token' and connection_id = ${planner.connectionId}`;
+    assert.equal(release.status, "COMPLETED", release.note);
+    assert.match(release.note, /^released: 2 written item\(s\) removed, .*left to the person/);
+  } finally {
+    await sql.end();
+  }
+});
+
 Deno.test("Notion's rate limit is honoured and faults leave no duplicate page", async () => {
   const sql = connectDb();
   try {

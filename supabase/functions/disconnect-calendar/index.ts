@@ -1,9 +1,9 @@
 // Disconnects a calendar connection (Google, Calendly or Notion):
 //   - the signed-in user (their JWT) disconnects one of their own connections;
 //   - a server (service role) disconnects any connection.
-// The mirror and sync state go at once and the connection is left 'revoked'; its channels are
-// stopped and its grant revoked at the provider through the outbound queue (retried until
-// done). Deleting a user from auth.users queues the same release (see the disconnect migration).
+// The mirror and sync state go at once and the connection is left 'revoked'; what write-back
+// wrote is removed, its channels are stopped and its grant revoked at the provider through the
+// outbound queue (retried until done). Deleting a user from auth.users queues the same release (see the disconnect migration).
 // verify_jwt = false: it authenticates each kind of caller itself. A browser calls it, so it
 // answers CORS preflights.
 import { z } from "zod";

@@ -1,8 +1,8 @@
--- Disconnect and user deletion: the rows go in one transaction with the queued release (stop the
--- channels, revoke the grant), someone else's connection is "not found", another user's
+-- Disconnect and user deletion: the rows go in one transaction with the queued release (remove
+-- what write-back wrote, stop the channels, revoke the grant), someone else's connection is "not found", another user's
 -- connection is untouched, and a deleted user's release outlives their rows.
 begin;
-select plan(19);
+select plan(22);
 
 select vault.create_secret('http://api.example.test', 'project_url')
   where not exists (select 1 from vault.decrypted_secrets where name = 'project_url');
@@ -44,6 +44,17 @@ insert into public.calendar_events (provider, connection_id, user_id, calendar_i
    'primary', 'e1', '2030-01-01T10:00:00Z', '2030-01-01T11:00:00Z', true),
   ('google', 'bbbbbbbb-0000-0000-0000-000000000001', '22222222-2222-2222-2222-222222222222',
    'primary', 'e2', '2030-01-01T10:00:00Z', '2030-01-01T11:00:00Z', true);
+-- What write-back wrote for A: blocks in its planned calendar, one in the primary calendar, and
+-- one the person already deleted.
+update public.calendar_connections set settings = '{"planned_calendar_id": "planned-a"}'
+  where id = 'aaaaaaaa-0000-0000-0000-000000000001';
+insert into public.write_back_links (connection_id, calendar_id, block_key, user_id, session_id,
+  block_index, external_id, status)
+select 'aaaaaaaa-0000-0000-0000-000000000001', cal, key,
+  '11111111-1111-1111-1111-111111111111', gen_random_uuid(), 0, ext, st
+from (values ('planned-a', 'block-1', 'wbplanned1', 'live'),
+  ('planned-a', 'block-2', 'wbplanned2', 'live'), ('primary', 'block-3', 'wbprimary3', 'live'),
+  ('primary', 'block-4', 'wbprimary4', 'deleted')) as t(cal, key, ext, st);
 -- A write-back still waiting for the connection.
 insert into public.outbound_queue (user_id, connection_id, provider, operation, target_calendar,
   target_key) values ('11111111-1111-1111-1111-111111111111',
@@ -76,6 +87,15 @@ select is((select jsonb_agg(c ->> 'channel_id' order by c ->> 'channel_id')
   '["ch-a1", "ch-a2"]'::jsonb, 'one release is queued with the live channels to stop');
 select is((select credential ->> 'refresh_token_encrypted' from public.outbound_queue
   where operation = 'revoke_token'), 'sealed-refresh-a', 'carrying the sealed grant');
+select is((select desired ->> 'planned_calendar_id' from public.outbound_queue
+  where operation = 'revoke_token'), 'planned-a',
+  'and the planned calendar, to remove as a whole');
+select is((select desired -> 'written' from public.outbound_queue
+  where operation = 'revoke_token'), '[{"calendar_id": "primary", "external_id": "wbprimary3"}]',
+  'and each live event written outside it');
+select is((select settings ? 'planned_calendar_id' from public.calendar_connections
+  where id = 'aaaaaaaa-0000-0000-0000-000000000001'), false,
+  'a reconnected connection will make a new planned calendar');
 select is((select count(*)::int from public.outbound_queue where operation = 'upsert_block'), 0,
   'write-back that can no longer happen is dropped');
 select ok((select needs_run from public.schedule_recalc_state

@@ -45,6 +45,8 @@ async function releaseItem(
     target_key: "grant",
     desired: {
       channels: [{ calendar_id: "primary", channel_id: "ch-1", resource_id: "res-1" }],
+      written: [{ calendar_id: "primary", external_id: "blockevent1" }],
+      planned_calendar_id: "planned-1@group.calendar.google.com",
     },
     credential: {
       ...key,
@@ -70,7 +72,7 @@ function adapterWith(releaseAccess?: ProviderAdapter["releaseAccess"]): Provider
 
 const context = { db: {} as SupabaseClient, config, clock };
 
-Deno.test("a release opens the sealed grant and the channels that were live", async () => {
+Deno.test("a release opens the sealed grant, the channels that were live and what write-back wrote", async () => {
   const release = await openRelease(config, clock, await releaseItem());
   assert.equal(release.refreshToken, "refresh-1");
   assert.deepEqual(release.accessToken, {
@@ -80,6 +82,16 @@ Deno.test("a release opens the sealed grant and the channels that were live", as
   assert.deepEqual(release.channels, [
     { calendar_id: "primary", channel_id: "ch-1", resource_id: "res-1", resource_uri: null },
   ]);
+  assert.deepEqual(release.written, [{ calendar_id: "primary", external_id: "blockevent1" }]);
+  assert.equal(release.plannedCalendarId, "planned-1@group.calendar.google.com");
+});
+
+Deno.test("an item queued without write-back targets releases only channels and the grant", async () => {
+  const item = await releaseItem();
+  item.desired = { channels: [] };
+  const release = await openRelease(config, clock, item);
+  assert.deepEqual(release.written, []);
+  assert.equal(release.plannedCalendarId, null);
 });
 
 Deno.test("an expired access token is not offered (the refresh token is)", async () => {
@@ -97,17 +109,26 @@ Deno.test("a grant sealed for another connection does not open", async () => {
   await assert.rejects(() => openRelease(config, clock, item));
 });
 
-Deno.test("the adapter stops and revokes; a grant already refused counts as done", async () => {
+Deno.test("the adapter removes, stops and revokes; a grant already refused counts as done", async () => {
   const seen: AccessRelease[] = [];
   const done = await applyRelease(
     context,
     adapterWith((_context, release) => {
       seen.push(release);
-      return Promise.resolve({ channelsStopped: 1, channelsGone: 0, tokenRevoked: true });
+      return Promise.resolve({
+        writtenRemoved: 2,
+        channelsStopped: 1,
+        channelsGone: 0,
+        tokenRevoked: true,
+      });
     }),
     await releaseItem(),
   );
-  assert.equal(done.kind, "done");
+  assert.deepEqual(done, {
+    kind: "done",
+    note: "released: 2 written item(s) removed, 1 channel(s) stopped, 0 already gone, " +
+      "grant revoked",
+  });
   assert.equal(seen[0].channels.length, 1);
 
   const refused = await applyRelease(

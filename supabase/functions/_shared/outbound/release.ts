@@ -1,7 +1,8 @@
 // The queue's 'revoke_token' items: a disconnected connection (or a deleted user's) is released
 // at its provider. The item carries the sealed tokens and the natural key they are bound to
-// (the rows may be gone), and the channels that were live; this opens them and hands them to the
-// provider's adapter, which stops the channels and revokes the grant.
+// (the rows may be gone), the channels that were live and what write-back had written; this
+// opens them and hands them to the provider's adapter, which removes what was written, stops
+// the channels and revokes the grant.
 //
 // A grant the provider already refuses (invalid_grant) is done: nothing can be stopped with it,
 // and the provider drops a revoked grant's channels itself. Other failures are thrown and
@@ -23,13 +24,15 @@ const releaseCredential = z.object({
   access_token_expires_at: z.string().nullable().optional(),
 });
 
-const releasedChannels = z.object({
+const releaseTargets = z.object({
   channels: z.array(z.object({
     calendar_id: z.string(),
     channel_id: z.string(),
     resource_id: z.string().nullable().default(null),
     resource_uri: z.string().nullable().default(null),
   })).default([]),
+  written: z.array(z.object({ calendar_id: z.string(), external_id: z.string() })).default([]),
+  planned_calendar_id: z.string().nullable().default(null),
 });
 
 /** Opens a release item's sealed credential (bound to the connection's natural key). */
@@ -52,15 +55,24 @@ export async function openRelease(
   const accessToken = expiresAt > clock.now()
     ? await open(credential.access_token_encrypted)
     : null;
+  const targets = releaseTargets.parse(item.desired);
   return {
     provider: credential.provider,
     userId: credential.user_id,
     externalAccountId: credential.external_account_id,
     refreshToken: await open(credential.refresh_token_encrypted),
     accessToken: accessToken ? { accessToken, expiresAt } : null,
-    channels: releasedChannels.parse(item.desired).channels,
+    channels: targets.channels,
+    written: targets.written,
+    plannedCalendarId: targets.planned_calendar_id,
   };
 }
+
+const grantOutcome: Record<string, string> = {
+  true: "revoked",
+  false: "already revoked",
+  null: "left to the person (the provider offers no revocation)",
+};
 
 /** Applies one release item with its provider's adapter. */
 export async function applyRelease(
@@ -76,8 +88,9 @@ export async function applyRelease(
     const report = await adapter.releaseAccess(context, release);
     return {
       kind: "done",
-      note: `released: ${report.channelsStopped} channel(s) stopped, ${report.channelsGone} ` +
-        `already gone, grant ${report.tokenRevoked ? "revoked" : "already revoked"}`,
+      note: `released: ${report.writtenRemoved} written item(s) removed, ` +
+        `${report.channelsStopped} channel(s) stopped, ${report.channelsGone} already gone, ` +
+        `grant ${grantOutcome[String(report.tokenRevoked)]}`,
     };
   } catch (error) {
     if (error instanceof ReauthRequiredError) {

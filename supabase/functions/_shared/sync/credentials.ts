@@ -16,7 +16,7 @@ import {
   type RefreshGrant,
   TokenSource,
 } from "./token_source.ts";
-import type { ConnectionRecord } from "./types.ts";
+import type { AccessRelease, ConnectionRecord } from "./types.ts";
 
 type ConnectionKey = Pick<ConnectionRecord, "provider" | "user_id" | "external_account_id">;
 
@@ -153,6 +153,26 @@ export function connectionTokenSource(
     grant,
     initial: () => storedAccessToken(config, connection),
     durable: durableTokenStore(db, config, connection),
+    clock,
+  });
+}
+
+/**
+ * The token source of a released connection (disconnected, or its user deleted): in memory
+ * only, from the grant the release item carried, since the row is revoked or gone. Null when
+ * the release holds no token to act with. A single-use refresh token rotated here is not kept:
+ * the grant is revoked (or abandoned) right after.
+ */
+export function releaseTokenSource(
+  release: AccessRelease,
+  grant: RefreshGrant,
+  clock?: Clock,
+): TokenSource | null {
+  if (!release.refreshToken && !release.accessToken) return null;
+  return new TokenSource({
+    grant,
+    refreshToken: release.refreshToken ?? undefined,
+    initial: release.accessToken,
     clock,
   });
 }

@@ -159,9 +159,10 @@ export interface ProviderAdapter {
   /** Applies outbound queue items (write-back) with a client for the connection. */
   writer?(context: WriterContext, connection: ConnectionRecord): OutboundWriter;
   /**
-   * Releases what a disconnected (or deleted) connection held at the provider: stops its push
-   * channels or webhook subscriptions, then revokes its grant. Must be safe to repeat (an item
-   * is retried until it succeeds): an already-stopped channel or revoked token counts as done.
+   * Releases what a disconnected (or deleted) connection held at the provider: removes what
+   * write-back wrote there, stops its push channels or webhook subscriptions, then revokes its
+   * grant. Must be safe to repeat (an item is retried until it succeeds): an already-removed
+   * item, already-stopped channel or revoked token counts as done.
    */
   releaseAccess?(context: AdapterContext, release: AccessRelease): Promise<ReleaseReport>;
 }
@@ -183,11 +184,24 @@ export interface AccessRelease {
   /** The last access token stored, if it has not expired. */
   accessToken: AccessToken | null;
   channels: ReleasedChannel[];
+  /** Items write-back wrote outside the planned calendar (events, pages) that are still live. */
+  written: WrittenItem[];
+  /** The calendar write-back created for its blocks, removed as a whole; null if none. */
+  plannedCalendarId: string | null;
+}
+
+/** One item write-back wrote at the provider. */
+export interface WrittenItem {
+  calendar_id: string;
+  external_id: string;
 }
 
 export interface ReleaseReport {
+  /** Written items removed, and the planned calendar (counted as one) if there was one. */
+  writtenRemoved: number;
   channelsStopped: number;
   /** Channels the provider no longer knew (stopped or expired already). */
   channelsGone: number;
-  tokenRevoked: boolean;
+  /** False: the provider had revoked it already; null: the provider offers no revocation. */
+  tokenRevoked: boolean | null;
 }

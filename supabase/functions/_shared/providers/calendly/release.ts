@@ -6,7 +6,7 @@
 // refresh made here rotates the grant, and the new refresh token (kept in memory only) is the one
 // revoked at the end.
 import { ProviderApiError } from "../../net/provider_error.ts";
-import { TokenSource } from "../../sync/token_source.ts";
+import { releaseTokenSource } from "../../sync/credentials.ts";
 import type { AccessRelease, AdapterContext, ReleaseReport } from "../../sync/types.ts";
 import { CalendlyClient, calendlyTokenEndpoint } from "./client.ts";
 import { calendlySettings } from "./config.ts";
@@ -17,15 +17,15 @@ export async function releaseCalendlyAccess(
 ): Promise<ReleaseReport> {
   const config = calendlySettings(context.config);
   const endpoint = calendlyTokenEndpoint(config, context.clock);
-  const report: ReleaseReport = { channelsStopped: 0, channelsGone: 0, tokenRevoked: false };
-  const tokens = new TokenSource({
-    grant: endpoint.refresh,
-    refreshToken: release.refreshToken ?? "",
-    initial: release.accessToken,
-    clock: context.clock,
-  });
+  const report: ReleaseReport = {
+    writtenRemoved: 0,
+    channelsStopped: 0,
+    channelsGone: 0,
+    tokenRevoked: false,
+  };
+  const tokens = releaseTokenSource(release, endpoint.refresh, context.clock);
   const subscriptions = release.channels.filter((channel) => channel.channel_id.startsWith("http"));
-  if (subscriptions.length > 0) {
+  if (tokens && subscriptions.length > 0) {
     const client = new CalendlyClient({ config, tokens, clock: context.clock });
     for (const subscription of subscriptions) {
       try {
@@ -37,7 +37,7 @@ export async function releaseCalendlyAccess(
       }
     }
   }
-  const grant = tokens.refreshToken || release.accessToken?.accessToken;
+  const grant = tokens?.refreshToken || release.accessToken?.accessToken;
   if (grant) {
     await endpoint.revoke(grant);
     report.tokenRevoked = true;

@@ -1,8 +1,11 @@
-// Releasing a Google grant: every push channel still live is stopped (a channel is stopped with
-// a token of the account that opened it, so this comes first), then the grant is revoked at
-// GOOGLE_OAUTH_REVOKE_URL. Repeating it is harmless: a stopped channel is a 404, a revoked
-// token a 400, and both count as done.
-import { TokenSource } from "../../sync/token_source.ts";
+// Releasing a Google grant: what write-back wrote goes first (the "Planned sessions" calendar the
+// bundle created, as a whole, and each event it wrote in another calendar), then every push
+// channel still live is stopped (a channel is stopped with a token of the account that opened
+// it), then the grant is revoked at GOOGLE_OAUTH_REVOKE_URL; each step needs the grant, so the
+// revocation is last. Repeating it is harmless: a removed calendar or event is a 404/410, a
+// stopped channel a 404, a revoked token a 400, and all count as done.
+import { ProviderApiError } from "../../net/provider_error.ts";
+import { releaseTokenSource } from "../../sync/credentials.ts";
 import type { AccessRelease, AdapterContext, ReleaseReport } from "../../sync/types.ts";
 import { GoogleCalendarClient } from "./calendar_client.ts";
 import { googleSettings } from "./config.ts";
@@ -14,17 +17,33 @@ export async function releaseGoogleAccess(
 ): Promise<ReleaseReport> {
   const config = googleSettings(context.config);
   const oauth = new GoogleOAuth({ config, clock: context.clock });
-  const report: ReleaseReport = { channelsStopped: 0, channelsGone: 0, tokenRevoked: false };
+  const report: ReleaseReport = {
+    writtenRemoved: 0,
+    channelsStopped: 0,
+    channelsGone: 0,
+    tokenRevoked: false,
+  };
   const toStop = release.channels.filter((channel) => channel.resource_id);
-  if (toStop.length > 0 && (release.refreshToken || release.accessToken)) {
-    // In memory only: the connection's row is revoked (or gone), nothing is stored.
-    const tokens = new TokenSource({
-      grant: (refreshToken) => oauth.refreshAccessToken(refreshToken),
-      refreshToken: release.refreshToken ?? "",
-      initial: release.accessToken,
-      clock: context.clock,
-    });
+  const hasWork = toStop.length > 0 || release.written.length > 0 ||
+    release.plannedCalendarId !== null;
+  const tokens = hasWork
+    ? releaseTokenSource(release, (token) => oauth.refreshAccessToken(token), context.clock)
+    : null;
+  if (tokens) {
     const client = new GoogleCalendarClient({ config, tokens, clock: context.clock });
+    if (release.plannedCalendarId) {
+      await client.deleteCalendar(release.plannedCalendarId);
+      report.writtenRemoved++;
+    }
+    for (const event of release.written) {
+      try {
+        await client.deleteEvent(event.calendar_id, event.external_id, { sendUpdates: "none" });
+      } catch (error) {
+        // The person deleted it already (or its calendar): nothing left to remove.
+        if (!(error instanceof ProviderApiError && error.kind === "not_found")) throw error;
+      }
+      report.writtenRemoved++;
+    }
     for (const channel of toStop) {
       const { alreadyStopped } = await client.stopChannel(channel.channel_id, channel.resource_id!);
       if (alreadyStopped) report.channelsGone++;

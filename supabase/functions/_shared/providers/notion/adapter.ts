@@ -1,6 +1,7 @@
 // Notion as an adapter of the sync core: how to list a followed data source's dated pages for a
 // claim (see strategy.ts for how the poll converges without webhooks), and how planned blocks
-// become pages (writer.ts). There is no maintainPush:
+// become pages (writer.ts), and how a disconnected connection's pages go (release.ts). There is
+// no maintainPush:
 // Notion's webhook subscriptions are made by a person in the integration's settings, never by
 // the API, so maintenance's part for Notion is the backup poll itself (maintenance_take_due
 // makes every Notion data source due every `notion_poll_period`, 2 minutes).
@@ -9,6 +10,7 @@ import type { ProviderAdapter } from "../../sync/types.ts";
 import { notionClientFor } from "./client_for.ts";
 import { connectionSettings } from "./config.ts";
 import { type MirrorRow, notionChangeStrategy } from "./strategy.ts";
+import { releaseNotionAccess } from "./release.ts";
 import { notionWriter } from "./writer.ts";
 
 export const notionAdapter: ProviderAdapter = {
@@ -33,4 +35,5 @@ export const notionAdapter: ProviderAdapter = {
   },
   writer: (context, connection) =>
     notionWriter(context, connection, notionClientFor(context, connection)),
+  releaseAccess: releaseNotionAccess,
 };
