@@ -4,6 +4,8 @@ import assert from "node:assert/strict";
 import {
   channelBadge,
   connectionBadge,
+  disconnectOutcome,
+  disconnectQuestion,
   plainError,
   queueSummary,
   relativeTime,
@@ -71,6 +73,36 @@ Deno.test("relative times and outcomes", () => {
   );
   assert.equal(stuck.tone, "bad");
   assert.match(stuck.words, /2 writes failed/);
+});
+
+Deno.test("disconnecting names the account, says what goes, and what happened", () => {
+  const question = disconnectQuestion({
+    id: "c",
+    provider: "google",
+    external_account_id: "ada@example.test",
+    display_name: null,
+    status: "active",
+    sync_enabled: true,
+    settings: {},
+    last_sync_at: null,
+    last_error: null,
+    created_at: "2026-11-30T00:00:00Z",
+    updated_at: "2026-11-30T00:00:00Z",
+  });
+  assert.match(question, /^Disconnect Google Calendar \(ada@example\.test\)\?/);
+  assert.match(question, /removed/);
+  assert.equal(
+    disconnectOutcome({
+      connection_id: "c",
+      provider: "calendly",
+      status: "revoked",
+      calendars_removed: 1,
+      channels_to_stop: 1,
+      release_item: 7,
+    }),
+    "Disconnected Calendly: 1 calendar no longer synced; anything this app wrote there is being " +
+      "removed and its access revoked.",
+  );
 });
 
 Deno.test("config: the host's object first, then the fragment, then the query; what is missing is named", () => {

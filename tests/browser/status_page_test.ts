@@ -184,7 +184,7 @@ Deno.test("a second user's connections, meetings and sessions never appear (page
   }
 });
 
-Deno.test("a connection Google stopped accepting shows Needs re-auth with what to do; a disconnected one shows Revoked", async () => {
+Deno.test("a connection Google stopped accepting shows Needs re-auth with what to do; Disconnect asks first, then shows Revoked", async () => {
   await withPlanner("page-reauth", { calendly: true }, async (_sql, planner) => {
     const browser = await launchBrowser();
     const elsewhere = serveWebElsewhere();
@@ -205,10 +205,28 @@ Deno.test("a connection Google stopped accepting shows Needs re-auth with what t
       await google.getByText(/no longer accepts this connection's authorisation/).first()
         .waitFor();
 
-      await clientFor(planner.user).disconnect(planner.calendly!.connectionId);
+      // Disconnect asks first: dismissed, nothing changes; confirmed, the card says Revoked.
       const calendly = card(page, "Calendly");
+      const disconnect = page.getByRole("button", {
+        name: `Disconnect Calendly (${planner.calendly!.account.email})`,
+      });
+      const questions: string[] = [];
+      page.once("dialog", (dialog) => {
+        questions.push(dialog.message());
+        dialog.dismiss();
+      });
+      await disconnect.click();
+      await page.getByText("Nothing changed: the connection stays.").waitFor({ timeout: LOAD_MS });
+      assert.match(questions[0], /^Disconnect Calendly \(.+\)\? .*removed/);
+      assert.equal(await calendly.getAttribute("data-status"), "active");
+      page.once("dialog", (dialog) => dialog.accept());
+      await disconnect.click();
+      await page.getByText(/^Disconnected Calendly: 1 calendar no longer synced/).waitFor({
+        timeout: LOAD_MS,
+      });
       await calendly.getByText("Revoked").waitFor({ timeout: LOAD_MS });
       assert.equal(await calendly.getAttribute("data-status"), "revoked");
+      assert.equal(await calendly.getByRole("button", { name: /^Disconnect/ }).count(), 0);
       await keepScreenshot(page, "06-needs-reauth-and-revoked");
       assert.deepEqual(errors, []);
     } finally {

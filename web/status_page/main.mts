@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
-// The status page: who is signed in, one card per connection, the write-back queue, the week
-// and the "Refresh now" / "Re-plan" buttons, kept current by the client's watch (polling, and
+// The status page: who is signed in, one card per connection (each with a Disconnect button),
+// the write-back queue, the week and the "Refresh now" / "Re-plan" buttons, kept current by the client's watch (polling, and
 // Realtime where the project offers it). Bundled to web/dist/status-page.js; web/status/index.html
 // mounts it, and an app can mount it into its own page with its own session.
 import {
@@ -13,8 +13,22 @@ import {
   type Watch,
 } from "../client/mod.ts";
 import { resolveConfig, type StatusPageConfig, URL_PARAMETERS } from "./config.ts";
-import { failureWords, refreshOutcome, replanOutcome } from "./present.ts";
-import { h, renderConnections, renderQueue, renderUnscheduled, renderWeek } from "./render.mts";
+import {
+  disconnectOutcome,
+  disconnectQuestion,
+  failureWords,
+  PROVIDER_NAMES,
+  refreshOutcome,
+  replanOutcome,
+} from "./present.ts";
+import {
+  type DisconnectControl,
+  h,
+  renderConnections,
+  renderQueue,
+  renderUnscheduled,
+  renderWeek,
+} from "./render.mts";
 import { layoutWeek, weekWindow } from "./week.ts";
 
 export { resolveConfig, type StatusPageConfig };
@@ -119,6 +133,8 @@ interface Regions {
   unscheduled: HTMLElement;
   freshness: HTMLElement;
   problem: HTMLElement;
+  /** Each card's Disconnect button, reporting in the page's outcome line. */
+  disconnectButton: DisconnectControl;
 }
 
 function layout(
@@ -150,6 +166,28 @@ function layout(
     unscheduled: h("div", { class: "region" }),
     freshness: h("p", { class: "freshness muted" }, "Loading…"),
     problem: h("p", { class: "problem tone-bad", hidden: true }),
+    disconnectButton: (connection) => {
+      if (connection.status === "revoked") return null;
+      const button = actionButton(
+        "Disconnect",
+        "Disconnecting…",
+        outcome,
+        async () => {
+          // The browser's own dialog: modal, keyboard-ready and read by screen readers.
+          if (!globalThis.confirm(disconnectQuestion(connection))) {
+            return "Nothing changed: the connection stays.";
+          }
+          return disconnectOutcome(await client.disconnect(connection.id));
+        },
+        controls.refresh,
+      );
+      const account = connection.display_name ?? connection.external_account_id;
+      button.setAttribute(
+        "aria-label",
+        `Disconnect ${PROVIDER_NAMES[connection.provider]} (${account})`,
+      );
+      return button;
+    },
   };
   const weekButton = (label: string, weeks: number | null) => {
     const button = h("button", { type: "button", class: "nav" }, label);
@@ -246,7 +284,7 @@ export async function mountStatusPage(
     show(
       regions.connections,
       JSON.stringify([status.connections, status.calendly, minute]),
-      () => renderConnections(status, now),
+      () => renderConnections(status, now, regions.disconnectButton),
     );
     show(regions.queue, JSON.stringify([status.outbound, minute]), () => renderQueue(status, now));
     regions.weekLabel.textContent = `${week.label} · times in ${week.timeZone}`;

@@ -7,6 +7,7 @@ import type {
   ChannelStatus,
   Connection,
   ConnectionStatus,
+  DisconnectResult,
   OutboundQueueStats,
   ProviderName,
   RefreshReport,
@@ -241,6 +242,20 @@ export function replanOutcome(result: ReplanResult): string {
   const parts = [`moved ${result.moved}`, `kept ${result.kept}`, `placed ${result.placed}`];
   if (result.unscheduled.length) parts.push(`${result.unscheduled.length} not scheduled`);
   return `Re-planned: ${parts.join(", ")}.`;
+}
+
+/** What the person confirms before a connection goes (nothing here can be undone but by
+ *  connecting again). */
+export function disconnectQuestion(connection: Connection): string {
+  const account = connection.display_name ?? connection.external_account_id;
+  return `Disconnect ${PROVIDER_NAMES[connection.provider]} (${account})? Its calendars stop ` +
+    "syncing and leave the plan, anything this app wrote there is removed, and its access is revoked.";
+}
+
+export function disconnectOutcome(result: DisconnectResult): string {
+  return `Disconnected ${PROVIDER_NAMES[result.provider]}: ` +
+    `${plural(result.calendars_removed, "calendar")} no longer synced; anything this app wrote ` +
+    "there is being removed and its access revoked.";
 }
 
 /** A failed action or read, as a sentence with what to do. */

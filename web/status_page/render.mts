@@ -133,11 +133,16 @@ function calendlyFacts(calendly: CalendlyHealth | null): HTMLElement | null {
   );
 }
 
+/** Builds a connection's Disconnect button (null: nothing to disconnect). */
+export type DisconnectControl = (connection: ConnectionWithCalendars) => HTMLElement | null;
+
 function connectionCard(
   connection: ConnectionWithCalendars,
   calendly: CalendlyHealth | null,
   now: number,
+  disconnect?: DisconnectControl,
 ): HTMLElement {
+  const disconnectButton = disconnect?.(connection);
   const status = connectionBadge(connection.provider, connection.status, connection.sync_enabled);
   const headingId = `connection-${connection.id}`;
   const provider = PROVIDER_NAMES[connection.provider];
@@ -178,11 +183,16 @@ function connectionCard(
           { class: "calendars", "aria-label": `${provider} calendars` },
           ...connection.calendars.map((calendar) => calendarItem(connection, calendar, now)),
         ),
+      disconnectButton && h("div", { class: "card-actions" }, disconnectButton),
     ),
   );
 }
 
-export function renderConnections(status: SyncStatus, now: number): HTMLElement {
+export function renderConnections(
+  status: SyncStatus,
+  now: number,
+  disconnect?: DisconnectControl,
+): HTMLElement {
   if (status.connections.length === 0) {
     return h(
       "p",
@@ -193,7 +203,9 @@ export function renderConnections(status: SyncStatus, now: number): HTMLElement 
   return h(
     "ul",
     { class: "cards" },
-    ...status.connections.map((connection) => connectionCard(connection, status.calendly, now)),
+    ...status.connections.map((connection) =>
+      connectionCard(connection, status.calendly, now, disconnect)
+    ),
   );
 }
 
