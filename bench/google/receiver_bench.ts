@@ -27,8 +27,8 @@
  * 4. Burst tail: with 100 ms added to every Google answer, bursts of notifications every 25 ms
  *    for 400–650 ms, the last one announcing a change seeded silently at Google just before it:
  *    does that change reach the mirror (within 2 s), and do the syncs end with the calendar still
- *    marked? (The sync runner stops after 5 runs per call and leaves the calendar marked for the
- *    next trigger; after a burst, that may be the stale-mark sweep, a minute later.)
+ *    marked? (A sync call runs follow-ups for 60 s at most (runner.ts followUpBudgetMs) and then
+ *    leaves the calendar marked for the next trigger, which may be the stale-mark sweep.)
  *
  * Env knobs: BENCH_RECEIVER_N (2000), BENCH_RECEIVER_N_SEQUENTIAL (400, used at C=1),
  * BENCH_RECEIVER_CONCURRENCY ("1,32"), BENCH_PROPAGATION_CHANGES (20 per condition),
@@ -153,9 +153,9 @@ function startBareServer(): Promise<BareServer> {
 }
 
 /**
- * Until no sync holds the calendar, five polls in a row. Whether it is still marked then: the
- * sync runner stops after 5 runs in one call (runner.ts maxRuns) and leaves the calendar marked
- * for the next trigger, which after a burst may be the stale-mark sweep a minute later.
+ * Until no sync holds the calendar, five polls in a row. Whether it is still marked then: a
+ * sync call stops starting follow-ups after 60 s (runner.ts followUpBudgetMs) and leaves the
+ * calendar marked for the next trigger, which may be the stale-mark sweep a minute later.
  */
 async function waitForSyncsToEnd(
   sql: Sql,
@@ -407,9 +407,9 @@ async function main() {
     if (leftMarked.length > 0) {
       console.log(
         `FINDING: after the project's load at C=${leftMarked.join(", C=")}, the syncs ended ` +
-          `with the calendar still marked (needs_sync, no claim): the runner stops after 5 ` +
-          `runs per call (maxRuns) and leaves the last notification to the next trigger — ` +
-          `with no further notification, the stale-mark sweep (marked > 1 min, every minute).`,
+          `with the calendar still marked (needs_sync, no claim): a sync call starts ` +
+          `follow-ups for 60 s at most (runner.ts followUpBudgetMs) and leaves the rest to the ` +
+          `next trigger — with no further notification, the stale-mark sweep (every minute).`,
       );
     }
 
@@ -519,8 +519,8 @@ async function main() {
     ));
 
     // Burst tail: with 100 ms added to every Google answer a sync run takes a little over
-    // 100 ms, so a burst of notifications every 25 ms for 400–650 ms keeps each sync call busy
-    // for several runs, and some bursts end while a call is in its 5th run.
+    // 100 ms, so a burst of notifications every 25 ms for 400–650 ms keeps one sync call busy
+    // for several follow-up runs, and the burst's last notification lands during one of them.
     let lateChanges = 0;
     let endedMarked = 0;
     await emulator("/latency", { ms: BURST_LATENCY_MS });
@@ -566,11 +566,10 @@ async function main() {
     );
     if (lateChanges + endedMarked > 0) {
       console.log(
-        `FINDING: the sync runner stops after 5 runs per call (runner.ts maxRuns) and leaves ` +
-          `the calendar marked for the next trigger; when a burst ends during a 5th run, that ` +
-          `trigger is the stale-mark sweep (marked > 1 min, every minute). A change the 5th ` +
-          `run's events.list already missed — made after it, announced during the run — waits ` +
-          `that long (the late changes above).`,
+        `FINDING: a change announced during a sync run must be picked up by that run's ` +
+          `follow-up (the mark it sees when it stores its last page). A late change or a ` +
+          `calendar left marked with no sync running means a notification was served by ` +
+          `nobody until the stale-mark sweep (marked > 1 min, every minute).`,
       );
     }
 

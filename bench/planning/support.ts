@@ -89,8 +89,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Until nothing of the user's runs: no calendar held by a sync, no plan running, and no mark
  * younger than 1 s (a fresh mark is about to be served) — three polls in a row, 20 ms apart.
- * Returns how many marks were left unserved: the sync runner stops after 5 runs per call and the
- * planner after 5 follow-ups, leaving the mark to the next trigger or the minute sweep.
+ * Returns how many marks were left unserved: a sync call starts follow-ups for 60 s at most and
+ * the planner makes 5 follow-ups, leaving the mark to the next trigger or the minute sweep.
  */
 export async function settled(
   sql: Sql,

@@ -344,8 +344,9 @@ async function main() {
     if (leftMarked > 0) {
       console.log(
         `\nNote: ${leftMarked} time(s) the user's calendars or plan were left marked with ` +
-          `nothing running (the echoes of our own writes arrive in bursts; the sync runner ` +
-          `stops after 5 runs per call), to be served by the next push or the minute sweep.`,
+          `nothing running (the echoes of our own writes arrive in bursts, and a sync call ` +
+          `starts follow-ups for 60 s at most), to be served by the next push or the minute ` +
+          `sweep.`,
       );
     }
     const p95 = percentile(latencies, 95);
