@@ -285,7 +285,8 @@ Deno.test("both sides changed a block: the later change wins and a conflict row 
       async () =>
         (await sql`select attempts from public.outbound_queue where target_key = ${block.block_key}
         and status = 'PENDING' and attempts > 0`).length > 0,
-      { message: "the app's write failing" },
+      // The client retries a 503 with backoff (about 4 s) before the queue records an attempt.
+      { timeoutMs: 20_000, message: "the app's write failing" },
     );
     await emulator("/faults", undefined, "DELETE");
     // …and then a person moves the same event, later than the app's change.
