@@ -68,9 +68,12 @@ Deno.test("a user disconnects Google: channels stopped and grant revoked at Goog
         (select refresh_token_encrypted from public.calendar_connections
           where id = ${aliceSetup.connection.id}) as token`;
     assert.deepEqual(left, { events: 0, states: 0, status: "revoked", token: null });
-    const [release] = await sql`select status, note from public.outbound_queue
-      where operation = 'revoke_token' and connection_id = ${aliceSetup.connection.id}`;
-    assert.equal(release.status, "COMPLETED", release.note);
+    // The item completes just after the grant is revoked.
+    await eventually(async () => {
+      const [release] = await sql`select status from public.outbound_queue
+        where operation = 'revoke_token' and connection_id = ${aliceSetup.connection.id}`;
+      return release?.status === "COMPLETED";
+    }, { message: "the release completed" });
 
     // Bob is untouched.
     assert.equal(await activeChannels(bobAccount.calendar_id), 1);
@@ -212,10 +215,14 @@ Deno.test("disconnecting Google removes what write-back wrote: the Planned sessi
         message: "the grant revoked after the removals",
       });
     }
-    const notes = await sql`select note from public.outbound_queue
-      where operation = 'revoke_token' and status = 'COMPLETED'
-        and connection_id in (${plannerSetup.connection.id}, ${colleagueSetup.connection.id})
-      order by note`;
+    // Each item completes just after its grant is revoked.
+    const notes = await eventually(async () => {
+      const rows = await sql`select note from public.outbound_queue
+        where operation = 'revoke_token' and status = 'COMPLETED'
+          and connection_id in (${plannerSetup.connection.id}, ${colleagueSetup.connection.id})
+        order by note`;
+      return rows.length === 2 && rows;
+    }, { message: "both releases completed" });
     assert.deepEqual(notes.map((row) => row.note.split(",")[0]), [
       "released: 1 written item(s) removed",
       "released: 2 written item(s) removed",

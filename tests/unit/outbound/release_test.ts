@@ -4,7 +4,11 @@ import assert from "node:assert/strict";
 import type { SupabaseClient } from "@supabase/supabase-js";
 import type { Clock } from "../../../supabase/functions/_shared/clock.ts";
 import { parseConfig } from "../../../supabase/functions/_shared/config.ts";
-import { applyRelease, openRelease } from "../../../supabase/functions/_shared/outbound/release.ts";
+import {
+  applyRelease,
+  openRelease,
+  removeWritten,
+} from "../../../supabase/functions/_shared/outbound/release.ts";
 import type { OutboundItem } from "../../../supabase/functions/_shared/outbound/types.ts";
 import {
   ProviderApiError,
@@ -117,6 +121,7 @@ Deno.test("the adapter removes, stops and revokes; a grant already refused count
       seen.push(release);
       return Promise.resolve({
         writtenRemoved: 2,
+        writtenKept: 1,
         channelsStopped: 1,
         channelsGone: 0,
         tokenRevoked: true,
@@ -126,8 +131,8 @@ Deno.test("the adapter removes, stops and revokes; a grant already refused count
   );
   assert.deepEqual(done, {
     kind: "done",
-    note: "released: 2 written item(s) removed, 1 channel(s) stopped, 0 already gone, " +
-      "grant revoked",
+    note: "released: 2 written item(s) removed (1 refused by the provider, left), " +
+      "1 channel(s) stopped, 0 already gone, grant revoked",
   });
   assert.equal(seen[0].channels.length, 1);
 
@@ -157,5 +162,41 @@ Deno.test("a provider outage is thrown for the processor to retry", async () => 
   await assert.rejects(
     () => applyRelease(context, adapterWith(() => Promise.reject(outage)), item),
     (error) => error === outage,
+  );
+});
+
+Deno.test("removing what was written: gone counts as removed, refused for good is left, an outage is thrown", async () => {
+  const error = (kind: ProviderApiError["kind"], status: number) =>
+    new ProviderApiError({ provider: "google", kind, status, message: kind });
+  const answers: Record<string, () => Promise<void>> = {
+    removed: () => Promise.resolve(),
+    gone: () => Promise.reject(error("gone", 410)),
+    missing: () => Promise.reject(error("not_found", 404)),
+    forbidden: () => Promise.reject(error("permanent", 403)),
+  };
+  const report = {
+    writtenRemoved: 0,
+    writtenKept: 0,
+    channelsStopped: 0,
+    channelsGone: 0,
+    tokenRevoked: false,
+  };
+  await removeWritten(Object.keys(answers), (item) => answers[item](), report);
+  assert.equal(report.writtenRemoved, 3);
+  assert.equal(report.writtenKept, 1);
+
+  const outage = error("server", 503);
+  await assert.rejects(
+    () => removeWritten(["a"], () => Promise.reject(outage), report),
+    (thrown) => thrown === outage,
+  );
+  const dead = new ReauthRequiredError({
+    provider: "google",
+    status: 400,
+    message: "invalid_grant",
+  });
+  await assert.rejects(
+    () => removeWritten(["a"], () => Promise.reject(dead), report),
+    (thrown) => thrown === dead,
   );
 });

@@ -10,9 +10,14 @@
 import { z } from "zod";
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
-import { ReauthRequiredError } from "../net/provider_error.ts";
+import { ProviderApiError, ReauthRequiredError } from "../net/provider_error.ts";
 import { openForConnection } from "../sync/credentials.ts";
-import type { AccessRelease, AdapterContext, ProviderAdapter } from "../sync/types.ts";
+import type {
+  AccessRelease,
+  AdapterContext,
+  ProviderAdapter,
+  ReleaseReport,
+} from "../sync/types.ts";
 import type { OutboundItem, WriteOutcome } from "./types.ts";
 
 const releaseCredential = z.object({
@@ -68,6 +73,31 @@ export async function openRelease(
   };
 }
 
+/**
+ * Removes each item write-back wrote with `remove`. One the provider no longer has (404/410)
+ * counts as removed; one it refuses for good (403, 400, ...) is left and counted, so the channels
+ * are still stopped and the grant still revoked. Transient failures (retried by the processor)
+ * and a dead grant (the release is then done) are thrown.
+ */
+export async function removeWritten<T>(
+  items: T[],
+  remove: (item: T) => Promise<unknown>,
+  report: ReleaseReport,
+): Promise<void> {
+  for (const item of items) {
+    try {
+      await remove(item);
+      report.writtenRemoved++;
+    } catch (error) {
+      if (!(error instanceof ProviderApiError) || error instanceof ReauthRequiredError) throw error;
+      if (error.kind === "not_found" || error.kind === "gone") report.writtenRemoved++;
+      else if (error.kind === "permanent" || error.kind === "precondition_failed") {
+        report.writtenKept++;
+      } else throw error;
+    }
+  }
+}
+
 const grantOutcome: Record<string, string> = {
   true: "revoked",
   false: "already revoked",
@@ -88,7 +118,9 @@ export async function applyRelease(
     const report = await adapter.releaseAccess(context, release);
     return {
       kind: "done",
-      note: `released: ${report.writtenRemoved} written item(s) removed, ` +
+      note: `released: ${report.writtenRemoved} written item(s) removed` +
+        (report.writtenKept ? ` (${report.writtenKept} refused by the provider, left)` : "") +
+        ", " +
         `${report.channelsStopped} channel(s) stopped, ${report.channelsGone} already gone, ` +
         `grant ${grantOutcome[String(report.tokenRevoked)]}`,
     };

@@ -199,6 +199,8 @@ export interface WrittenItem {
 export interface ReleaseReport {
   /** Written items removed, and the planned calendar (counted as one) if there was one. */
   writtenRemoved: number;
+  /** Written items the provider refused to remove for good (they stay where they are). */
+  writtenKept: number;
   channelsStopped: number;
   /** Channels the provider no longer knew (stopped or expired already). */
   channelsGone: number;

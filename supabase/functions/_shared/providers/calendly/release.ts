@@ -19,6 +19,7 @@ export async function releaseCalendlyAccess(
   const endpoint = calendlyTokenEndpoint(config, context.clock);
   const report: ReleaseReport = {
     writtenRemoved: 0,
+    writtenKept: 0,
     channelsStopped: 0,
     channelsGone: 0,
     tokenRevoked: false,

@@ -3,8 +3,9 @@
 // channel still live is stopped (a channel is stopped with a token of the account that opened
 // it), then the grant is revoked at GOOGLE_OAUTH_REVOKE_URL; each step needs the grant, so the
 // revocation is last. Repeating it is harmless: a removed calendar or event is a 404/410, a
-// stopped channel a 404, a revoked token a 400, and all count as done.
-import { ProviderApiError } from "../../net/provider_error.ts";
+// stopped channel a 404, a revoked token a 400, and all count as done; a removal Google refuses
+// for good (403) is left, never a reason to keep the grant.
+import { removeWritten } from "../../outbound/release.ts";
 import { releaseTokenSource } from "../../sync/credentials.ts";
 import type { AccessRelease, AdapterContext, ReleaseReport } from "../../sync/types.ts";
 import { GoogleCalendarClient } from "./calendar_client.ts";
@@ -19,6 +20,7 @@ export async function releaseGoogleAccess(
   const oauth = new GoogleOAuth({ config, clock: context.clock });
   const report: ReleaseReport = {
     writtenRemoved: 0,
+    writtenKept: 0,
     channelsStopped: 0,
     channelsGone: 0,
     tokenRevoked: false,
@@ -31,19 +33,13 @@ export async function releaseGoogleAccess(
     : null;
   if (tokens) {
     const client = new GoogleCalendarClient({ config, tokens, clock: context.clock });
-    if (release.plannedCalendarId) {
-      await client.deleteCalendar(release.plannedCalendarId);
-      report.writtenRemoved++;
-    }
-    for (const event of release.written) {
-      try {
-        await client.deleteEvent(event.calendar_id, event.external_id, { sendUpdates: "none" });
-      } catch (error) {
-        // The person deleted it already (or its calendar): nothing left to remove.
-        if (!(error instanceof ProviderApiError && error.kind === "not_found")) throw error;
-      }
-      report.writtenRemoved++;
-    }
+    const planned = release.plannedCalendarId ? [release.plannedCalendarId] : [];
+    await removeWritten(planned, (calendarId) => client.deleteCalendar(calendarId), report);
+    await removeWritten(
+      release.written,
+      (event) => client.deleteEvent(event.calendar_id, event.external_id, { sendUpdates: "none" }),
+      report,
+    );
     for (const channel of toStop) {
       const { alreadyStopped } = await client.stopChannel(channel.channel_id, channel.resource_id!);
       if (alreadyStopped) report.channelsGone++;

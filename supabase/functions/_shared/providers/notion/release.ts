@@ -3,7 +3,7 @@
 // block outlives the plan that made it. Notion offers no API to revoke an integration's token:
 // the person removes the integration's access in Notion (the README says so). Repeating it is
 // harmless: trashing a trashed page changes nothing, and a page gone for good is a 404.
-import { ProviderApiError } from "../../net/provider_error.ts";
+import { removeWritten } from "../../outbound/release.ts";
 import { releaseTokenSource } from "../../sync/credentials.ts";
 import type { AccessRelease, AdapterContext, ReleaseReport } from "../../sync/types.ts";
 import { NotionClient, notionTokenEndpoint } from "./client.ts";
@@ -16,6 +16,7 @@ export async function releaseNotionAccess(
 ): Promise<ReleaseReport> {
   const report: ReleaseReport = {
     writtenRemoved: 0,
+    writtenKept: 0,
     channelsStopped: 0,
     channelsGone: 0,
     tokenRevoked: null,
@@ -31,13 +32,6 @@ export async function releaseNotionAccess(
     clock: context.clock,
     pacer: pacerFor(release.externalAccountId, context.clock),
   });
-  for (const page of release.written) {
-    try {
-      await client.trashPage(page.external_id);
-    } catch (error) {
-      if (!(error instanceof ProviderApiError && error.kind === "not_found")) throw error;
-    }
-    report.writtenRemoved++;
-  }
+  await removeWritten(release.written, (page) => client.trashPage(page.external_id), report);
   return report;
 }
