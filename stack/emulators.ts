@@ -86,6 +86,7 @@ export function emulatorSecrets(urls: Record<string, string>): Record<string, st
     Object.assign(secrets, {
       NOTION_API_URL: notion,
       NOTION_OAUTH_TOKEN_URL: `${notion}/v1/oauth/token`,
+      NOTION_OAUTH_REVOKE_URL: `${notion}/v1/oauth/revoke`,
       NOTION_CLIENT_ID: "emulator-notion-client-id",
       NOTION_CLIENT_SECRET: "emulator-notion-client-secret",
     });

@@ -67,7 +67,7 @@ begin
     target_calendar, target_key, desired, credential, note)
   values (v_connection.user_id, v_connection.id, v_connection.provider, 'revoke_token', '',
     'grant', jsonb_build_object('channels', v_channels, 'written', v_written,
-      'planned_calendar_id', v_planned_calendar),
+      'planned_calendar_id', v_planned_calendar, 'settings', v_connection.settings),
     jsonb_build_object('provider', v_connection.provider, 'user_id', v_connection.user_id,
       'external_account_id', v_connection.external_account_id,
       'refresh_token_encrypted', v_connection.refresh_token_encrypted,

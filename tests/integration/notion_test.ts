@@ -157,7 +157,7 @@ Deno.test("connecting a Notion database: its data source, a FULL read of its dat
   }
 });
 
-Deno.test("connecting with an OAuth code: rotated single-use refresh tokens are never reused", async () => {
+Deno.test("connecting with an OAuth code: rotated single-use refresh tokens are never reused; disconnecting revokes the grant", async () => {
   const sql = connectDb();
   try {
     const user = await createUser(sql, "notion-oauth");
@@ -207,6 +207,26 @@ Deno.test("connecting with an OAuth code: rotated single-use refresh tokens are 
     const [connection] = await sql`select status from public.calendar_connections
       where id = ${setup.connection.id}`;
     assert.equal(connection.status, "active");
+
+    // Disconnecting revokes the OAuth grant at Notion: no token of it works any more.
+    const done = await fetch(stack.functionUrl("disconnect-calendar"), {
+      method: "POST",
+      headers: { authorization: `Bearer ${user.jwt}`, "content-type": "application/json" },
+      body: JSON.stringify({ connection_id: setup.connection.id }),
+    });
+    assert.equal(done.status, 200, await done.text());
+    const release = await eventually(async () => {
+      const [row] = await sql`select status, note from public.outbound_queue
+        where operation = 'revoke_token' and connection_id = ${setup.connection.id}`;
+      return row?.status === "COMPLETED" && row;
+    }, { message: "the release completed" });
+    assert.match(release.note, /grant revoked$/);
+    const { integrations } = await notion<
+      { integrations: { bot_user_id: string; tokens: { kind: string; revoked: boolean }[] }[] }
+    >("/integrations");
+    const tokens = integrations.find((i) => i.bot_user_id === code.bot_user_id)!.tokens
+      .filter((token) => token.kind === "oauth");
+    assert.ok(tokens.length > 0 && tokens.every((token) => token.revoked), "every token revoked");
   } finally {
     await sql.end();
   }

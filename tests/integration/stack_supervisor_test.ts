@@ -197,6 +197,7 @@ Deno.test("the supervisor: emulators, boot failures, crash restarts and a clean 
           CALENDLY_EMULATOR_PORT: String(calendlyPort),
           NOTION_API_URL: "http://notion.elsewhere.test", // the process environment beats both
           NOTION_OAUTH_TOKEN_URL: `${status.NOTION_EMULATOR_URL}/v1/oauth/token`,
+          NOTION_OAUTH_REVOKE_URL: `${status.NOTION_EMULATOR_URL}/v1/oauth/revoke`,
           NOTION_CLIENT_ID: "emulator-notion-client-id",
           NOTION_CLIENT_SECRET: "emulator-notion-client-secret",
         });

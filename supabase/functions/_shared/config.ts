@@ -74,6 +74,7 @@ const ConfigSchema = z.object({
   NOTION_CLIENT_SECRET: optionalString,
   NOTION_API_URL: urlWithDefault("https://api.notion.com"),
   NOTION_OAUTH_TOKEN_URL: urlWithDefault("https://api.notion.com/v1/oauth/token"),
+  NOTION_OAUTH_REVOKE_URL: urlWithDefault("https://api.notion.com/v1/oauth/revoke"),
 
   /**
    * How long a sync claim holds without progress before another run may take it over (a live

@@ -629,6 +629,46 @@ Deno.test("OAuth codes exchange once and refresh tokens rotate once", async () =
   });
 });
 
+Deno.test("OAuth revoke ends the grant: its access tokens answer 401 and its refresh token is spent", async () => {
+  await withEmulator(async (h) => {
+    const basic = `Basic ${btoa(`${CLIENT.id}:${CLIENT.secret}`)}`;
+    const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+      call(`${h.emu.url}/v1/oauth/${path}`, {
+        method: "POST",
+        headers: { authorization: basic, "content-type": "application/json", ...headers },
+        body: JSON.stringify(body),
+      });
+    const version = { "notion-version": "2025-09-03" };
+    const code = await h.ctl("auth_codes", { workspace_name: "Ada" });
+    const grant = await post("token", { grant_type: "authorization_code", code: code.body.code });
+    const accessToken = grant.body.access_token as string;
+
+    const unversioned = await post("revoke", { token: accessToken });
+    assert.equal(unversioned.status, 400, "Notion-Version is required here");
+    const badClient = await call(`${h.emu.url}/v1/oauth/revoke`, {
+      method: "POST",
+      headers: { authorization: `Basic ${btoa("x:y")}`, ...version },
+      body: JSON.stringify({ token: accessToken }),
+    });
+    assert.equal(badClient.status, 401);
+    assert.equal((await h.api(accessToken, "GET", "users/me")).status, 200, "still granted");
+
+    const revoked = await post("revoke", { token: accessToken }, version);
+    assert.equal(revoked.status, 200);
+    assert.equal(typeof revoked.body.request_id, "string");
+    assert.equal((await h.api(accessToken, "GET", "users/me")).status, 401);
+    const refreshed = await post("token", {
+      grant_type: "refresh_token",
+      refresh_token: grant.body.refresh_token,
+    });
+    assert.deepEqual(refreshed.body, { error: "invalid_grant" });
+    const again = await post("revoke", { token: accessToken }, version);
+    assert.equal(again.status, 200, "revoking twice is no error");
+    const missing = await post("revoke", {}, version);
+    assert.equal(missing.status, 400);
+  });
+});
+
 Deno.test("OAuth tokens expire by the clock when a ttl is set; internal never", async () => {
   await withEmulator(async (h) => {
     const s = await h.setup();

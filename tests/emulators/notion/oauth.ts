@@ -1,6 +1,10 @@
 // POST /v1/oauth/token: authorization_code and refresh_token grants with HTTP Basic client
 // authentication and a JSON body. A refresh returns a NEW access token and a NEW refresh token;
 // the presented refresh token is single-use (reuse -> 400 invalid_grant, counted).
+// POST /v1/oauth/revoke {token}: the same client authentication; ends the connection's OAuth
+// grant (every OAuth access token revoked, every refresh token spent) and answers {request_id}.
+// A token it does not know is answered 200 as well (RFC 7009 §2.2), so revoking twice is no
+// error.
 // Invariants: codes are single-use, expire on the emulator clock and must be redeemed with the
 // redirect_uri they were issued for (when one was given).
 
@@ -55,7 +59,8 @@ function tokenResponse(ctx: Ctx, conn: Connection): Response {
   );
 }
 
-export async function tokenEndpoint(ctx: Ctx, req: Request): Promise<Response> {
+/** The client-authenticated JSON body of an OAuth request, or the error to answer. */
+async function clientRequest(ctx: Ctx, req: Request): Promise<Record<string, unknown> | Response> {
   const client = clientFromBasic(req);
   if (!client || client[0] !== ctx.config.clientId || client[1] !== ctx.config.clientSecret) {
     return oauthError(401, "invalid_client");
@@ -68,6 +73,31 @@ export async function tokenEndpoint(ctx: Ctx, req: Request): Promise<Response> {
     return oauthError(400, "invalid_request", "Body must be JSON.");
   }
   if (!isRecord(body)) return oauthError(400, "invalid_request", "Body must be a JSON object.");
+  return body;
+}
+
+export async function revokeEndpoint(ctx: Ctx, req: Request): Promise<Response> {
+  const body = await clientRequest(ctx, req);
+  if (body instanceof Response) return body;
+  if (typeof body.token !== "string" || body.token === "") {
+    return oauthError(400, "invalid_request", "token missing");
+  }
+  const botUserId = ctx.store.accessTokens.get(body.token)?.botUserId ??
+    ctx.store.refreshTokens.get(body.token)?.botUserId;
+  if (botUserId !== undefined) {
+    for (const token of ctx.store.accessTokens.values()) {
+      if (token.botUserId === botUserId && token.kind === "oauth") token.revoked = true;
+    }
+    for (const token of ctx.store.refreshTokens.values()) {
+      if (token.botUserId === botUserId) token.used = true;
+    }
+  }
+  return json({ request_id: uuid() });
+}
+
+export async function tokenEndpoint(ctx: Ctx, req: Request): Promise<Response> {
+  const body = await clientRequest(ctx, req);
+  if (body instanceof Response) return body;
   const now = ctx.clock.now();
 
   if (body.grant_type === "authorization_code") {

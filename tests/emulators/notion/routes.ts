@@ -1,7 +1,8 @@
 // Maps an API request (method + path under /v1/) to its operation name (the counter key) and
 // handler. Invariants: every request gets an operation name ("unknown" when nothing matches);
 // `dataSourcesOnly` routes refuse versions before 2025-09-03; only oauth.token skips
-// Notion-Version and bearer authentication.
+// Notion-Version and bearer authentication, and oauth.revoke skips the bearer (both use the
+// client's HTTP Basic credentials).
 
 import {
   queryDatabase,
@@ -19,6 +20,8 @@ export interface Route {
   op: string;
   /** POST /v1/oauth/token: no Notion-Version, no bearer token, no rate limit. */
   oauth?: boolean;
+  /** POST /v1/oauth/revoke: Notion-Version required, HTTP Basic client auth, no bearer token. */
+  revoke?: boolean;
   /** Data-source endpoints: 400 invalid_request for versions before 2025-09-03. */
   dataSourcesOnly?: boolean;
   run?: (call: ApiCall) => Response | Promise<Response>;
@@ -30,6 +33,7 @@ type Entry = [method: string, pattern: RegExp, op: string, extra: Omit<Route, "o
 const ID = "([^/]+)";
 const TABLE: Entry[] = [
   ["POST", /^\/v1\/oauth\/token$/, "oauth.token", { oauth: true }],
+  ["POST", /^\/v1\/oauth\/revoke$/, "oauth.revoke", { revoke: true }],
   ["GET", /^\/v1\/users\/me$/, "users.me", { run: usersMe }],
   ["GET", new RegExp(`^/v1/users/${ID}$`), "users.retrieve", { run: retrieveUser }],
   ["POST", /^\/v1\/search$/, "search", { run: search }],

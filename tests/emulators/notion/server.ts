@@ -11,7 +11,7 @@ import type { ApiCall, Ctx } from "./context.ts";
 import { control } from "./control.ts";
 import { invalidRequest, notionError, unauthorized } from "./errors.ts";
 import { Counters, Faults } from "./faults.ts";
-import { tokenEndpoint } from "./oauth.ts";
+import { revokeEndpoint, tokenEndpoint } from "./oauth.ts";
 import { RateLimiter } from "./ratelimit.ts";
 import { route } from "./routes.ts";
 import { Store } from "./store.ts";
@@ -101,6 +101,7 @@ export function startNotionEmulator(options: NotionEmulatorOptions = {}): Promis
           `Notion-Version header failed validation: \`${v.value}\` is not a supported version.`,
         );
       }
+      if (r.revoke) return await revokeEndpoint(ctx, req);
       if (r.dataSourcesOnly && !v.version.dataSources) {
         return invalidRequest(
           "Data source endpoints require Notion-Version 2025-09-03 or later " +

@@ -26,6 +26,8 @@ export interface TokenEndpoint {
   clock?: Clock;
   /** Used when the answer has no expires_in (Notion's tokens may not expire). */
   fallbackExpiresInSeconds?: number;
+  /** Headers the endpoint requires beside the client authentication (Notion-Version). */
+  headers?: Record<string, string>;
 }
 
 export interface TokenAnswer extends TokenGrant {
@@ -47,6 +49,7 @@ async function postToEndpoint(
     response = await (endpoint.fetch ?? fetch)(endpoint.url, {
       method: "POST",
       headers: {
+        ...endpoint.headers,
         authorization: `Basic ${basic}`,
         accept: "application/json",
         "content-type": endpoint.encoding === "form"

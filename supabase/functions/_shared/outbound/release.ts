@@ -38,6 +38,7 @@ const releaseTargets = z.object({
   })).default([]),
   written: z.array(z.object({ calendar_id: z.string(), external_id: z.string() })).default([]),
   planned_calendar_id: z.string().nullable().default(null),
+  settings: z.record(z.string(), z.unknown()).default({}),
 });
 
 /** Opens a release item's sealed credential (bound to the connection's natural key). */
@@ -70,6 +71,7 @@ export async function openRelease(
     channels: targets.channels,
     written: targets.written,
     plannedCalendarId: targets.planned_calendar_id,
+    settings: targets.settings,
   };
 }
 

@@ -188,6 +188,8 @@ export interface AccessRelease {
   written: WrittenItem[];
   /** The calendar write-back created for its blocks, removed as a whole; null if none. */
   plannedCalendarId: string | null;
+  /** The connection's non-secret settings (Notion: whether it was an OAuth grant). */
+  settings: Record<string, unknown>;
 }
 
 /** One item write-back wrote at the provider. */

@@ -61,6 +61,7 @@ export function notionConfig(emu: Emulator): NotionConfig {
   return {
     apiUrl: emu.url,
     oauthTokenUrl: `${emu.url}/v1/oauth/token`,
+    oauthRevokeUrl: `${emu.url}/v1/oauth/revoke`,
     clientId: "emulator-notion-client-id",
     clientSecret: "emulator-notion-client-secret",
   };

@@ -16,7 +16,7 @@
 import { type Clock, realSleep, type Sleep, systemClock } from "../../clock.ts";
 import { authorizedCall } from "../../net/authorized_call.ts";
 import { sendJson } from "../../net/json_api.ts";
-import { requestToken, type TokenAnswer } from "../../net/oauth2.ts";
+import { requestToken, revokeToken, type TokenAnswer } from "../../net/oauth2.ts";
 import { ProviderApiError } from "../../net/provider_error.ts";
 import type { BackoffOptions } from "../../net/retry.ts";
 import type { RefreshGrant, TokenSource } from "../../sync/token_source.ts";
@@ -159,6 +159,13 @@ export function notionTokenEndpoint(config: NotionConfig, clock?: Clock) {
         code,
         redirect_uri: redirectUri,
       }),
+    /** Ends the public integration's grant for this connection (either token ends both). */
+    revoke: (token: string): Promise<void> =>
+      revokeToken({
+        ...endpoint(),
+        url: config.oauthRevokeUrl,
+        headers: { "Notion-Version": NOTION_VERSION },
+      }, token),
   };
 }
 

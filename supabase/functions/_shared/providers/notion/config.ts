@@ -11,6 +11,7 @@ export const NOTION_VERSION = "2025-09-03";
 export interface NotionConfig {
   apiUrl: string;
   oauthTokenUrl: string;
+  oauthRevokeUrl: string;
   clientId: string | null;
   clientSecret: string | null;
 }
@@ -19,6 +20,7 @@ export function notionSettings(config: Config): NotionConfig {
   return {
     apiUrl: config.NOTION_API_URL.replace(/\/+$/, ""),
     oauthTokenUrl: config.NOTION_OAUTH_TOKEN_URL,
+    oauthRevokeUrl: config.NOTION_OAUTH_REVOKE_URL,
     clientId: config.NOTION_CLIENT_ID ?? null,
     clientSecret: config.NOTION_CLIENT_SECRET ?? null,
   };

@@ -1,8 +1,10 @@
 // Releasing a Notion connection: the pages write-back created in the followed database go to
 // Notion's trash (from where the person can still restore them for 30 days), so no planned
-// block outlives the plan that made it. Notion offers no API to revoke an integration's token:
-// the person removes the integration's access in Notion (the README says so). Repeating it is
-// harmless: trashing a trashed page changes nothing, and a page gone for good is a 404.
+// block outlives the plan that made it; then a public integration's OAuth grant is revoked
+// (POST /v1/oauth/revoke). An internal integration's token cannot be revoked by the API: the
+// person removes the integration's access in Notion (the README says so). Repeating it is
+// harmless: trashing a trashed page changes nothing, a page gone for good is a 404, and a grant
+// already revoked ends the release as done.
 import { removeWritten } from "../../outbound/release.ts";
 import { releaseTokenSource } from "../../sync/credentials.ts";
 import type { AccessRelease, AdapterContext, ReleaseReport } from "../../sync/types.ts";
@@ -22,16 +24,21 @@ export async function releaseNotionAccess(
     tokenRevoked: null,
   };
   const config = notionSettings(context.config);
-  const tokens = release.written.length > 0
-    ? releaseTokenSource(release, notionTokenEndpoint(config, context.clock).refresh, context.clock)
-    : null;
+  const endpoint = notionTokenEndpoint(config, context.clock);
+  const tokens = releaseTokenSource(release, endpoint.refresh, context.clock);
   if (!tokens) return report;
-  const client = new NotionClient({
-    config,
-    tokens,
-    clock: context.clock,
-    pacer: pacerFor(release.externalAccountId, context.clock),
-  });
-  await removeWritten(release.written, (page) => client.trashPage(page.external_id), report);
+  if (release.written.length > 0) {
+    const client = new NotionClient({
+      config,
+      tokens,
+      clock: context.clock,
+      pacer: pacerFor(release.externalAccountId, context.clock),
+    });
+    await removeWritten(release.written, (page) => client.trashPage(page.external_id), report);
+  }
+  if (release.settings.auth === "oauth") {
+    await endpoint.revoke(await tokens.token());
+    report.tokenRevoked = true;
+  }
   return report;
 }
