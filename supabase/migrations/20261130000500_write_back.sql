@@ -472,9 +472,10 @@ language plpgsql volatile set search_path to '' as $$
 declare
   v_item public.outbound_queue;
 begin
+  -- A done item needs no credential: a release's sealed grant goes the moment it is used up.
   update public.outbound_queue
     set status = 'COMPLETED', completed_at = public.app_now(), claim = null,
-        claimed_until = null, last_error = null, note = p_note
+        claimed_until = null, last_error = null, note = p_note, credential = null
     where id = p_id and claim = p_claim and status = 'PROCESSING'
     returning * into v_item;
   if not found then

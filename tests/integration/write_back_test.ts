@@ -275,8 +275,14 @@ Deno.test("both sides changed a block: the later change wins and a conflict row 
     const [block] = await blocks(sql, planner.user.id);
     const [link] = await sql`select external_id from public.write_back_links
       where block_key = ${block.block_key}`;
-    // The app's change cannot reach Google for now (every patch fails)…
-    await emulator("/faults", { operation: "events.patch", status: 503, times: 1000 });
+    // The app's change cannot reach Google for now (every patch of ours, sent with If-Match,
+    // fails; the person's own edit below carries none and goes through)…
+    await emulator("/faults", {
+      operation: "events.patch",
+      ifMatch: true,
+      status: 503,
+      times: 1000,
+    });
     const appTime = new Date(block.starts_at.getTime() + 3 * HOUR);
     await sql`update public.session_blocks set starts_at = ${appTime},
         ends_at = ${new Date(appTime.getTime() + HOUR)}
@@ -288,8 +294,8 @@ Deno.test("both sides changed a block: the later change wins and a conflict row 
       // The client retries a 503 with backoff (about 4 s) before the queue records an attempt.
       { timeoutMs: 20_000, message: "the app's write failing" },
     );
-    await emulator("/faults", undefined, "DELETE");
-    // …and then a person moves the same event, later than the app's change.
+    // …and then a person moves the same event, later than the app's change, while the app's
+    // write still waits (were it retried and written first, there would be nothing to decide).
     const personTime = new Date(block.starts_at.getTime() + 6 * HOUR);
     const moved = await calendarApi(
       { ...planner.account, calendar_id: calendarId },

@@ -2,7 +2,7 @@
 -- what write-back wrote, stop the channels, revoke the grant), someone else's connection is "not found", another user's
 -- connection is untouched, and a deleted user's release outlives their rows.
 begin;
-select plan(22);
+select plan(24);
 
 select vault.create_secret('http://api.example.test', 'project_url')
   where not exists (select 1 from vault.decrypted_secrets where name = 'project_url');
@@ -107,6 +107,15 @@ select results_eq($$select count(*)::int from public.calendar_events
   $$values (1), (1)$$, 'another user''s connection is untouched');
 select is(public.connection_disconnect('aaaaaaaa-0000-0000-0000-000000000001', null) ->>
   'release_item', null, 'disconnecting again has nothing left to release');
+
+-- Once the release is done, its sealed grant goes with it.
+select ok((select public.outbound_complete(q.id, q.claim, null, 'released')
+  from (select (c ->> 'id')::bigint as id, (c ->> 'claim')::uuid as claim
+    from jsonb_array_elements(public.outbound_claim(10, 60)) c
+    where c ->> 'operation' = 'revoke_token') q), 'the processor completes the release');
+select is((select credential from public.outbound_queue where operation = 'revoke_token'
+    and connection_id = 'aaaaaaaa-0000-0000-0000-000000000001'), null,
+  'a completed release keeps no credential');
 
 -- Users see their queue items, never the credential.
 set local role authenticated;
