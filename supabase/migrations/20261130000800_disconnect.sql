@@ -99,9 +99,11 @@ begin
     raise exception 'connection % not found', p_connection_id using errcode = 'P0002',
       hint = 'connection_not_found';
   end if;
-  select count(*) into v_channels from public.calendar_webhook_channels
-    where connection_id = p_connection_id and status in ('pending', 'active', 'stopping');
   v_release := public.connection_queue_release(p_connection_id, 'disconnected');
+  -- What the queued release will stop (none when there is no grant left to act with).
+  select coalesce(jsonb_array_length(desired -> 'channels'), 0) into v_channels
+    from public.outbound_queue where id = v_release;
+  v_channels := coalesce(v_channels, 0);
   delete from public.calendar_webhook_channels where connection_id = p_connection_id;
   delete from public.calendar_events where connection_id = p_connection_id;
   delete from public.calendar_sync_state where connection_id = p_connection_id;
