@@ -101,9 +101,8 @@ begin
   end if;
   v_release := public.connection_queue_release(p_connection_id, 'disconnected');
   -- What the queued release will stop (none when there is no grant left to act with).
-  select coalesce(jsonb_array_length(desired -> 'channels'), 0) into v_channels
-    from public.outbound_queue where id = v_release;
-  v_channels := coalesce(v_channels, 0);
+  v_channels := coalesce((select jsonb_array_length(desired -> 'channels')
+    from public.outbound_queue where id = v_release), 0);
   delete from public.calendar_webhook_channels where connection_id = p_connection_id;
   delete from public.calendar_events where connection_id = p_connection_id;
   delete from public.calendar_sync_state where connection_id = p_connection_id;

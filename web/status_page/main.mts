@@ -1,8 +1,9 @@
 /// <reference lib="dom" />
 // The status page: who is signed in, one card per connection (each with a Disconnect button),
-// the write-back queue, the week and the "Refresh now" / "Re-plan" buttons, kept current by the client's watch (polling, and
-// Realtime where the project offers it). Bundled to web/dist/status-page.js; web/status/index.html
-// mounts it, and an app can mount it into its own page with its own session.
+// the write-back queue, the week and the "Refresh now" / "Re-plan" buttons, kept current by the
+// client's watch (polling, and Realtime where the project offers it). Bundled to
+// web/dist/status-page.js; web/status/index.html mounts it, and an app can mount it into its own
+// page with its own session.
 import {
   type CalendarSyncClient,
   createCalendarSyncClient,

@@ -3,7 +3,8 @@
 //   - a server (service role) disconnects any connection.
 // The mirror and sync state go at once and the connection is left 'revoked'; what write-back
 // wrote is removed, its channels are stopped and its grant revoked at the provider through the
-// outbound queue (retried until done). Deleting a user from auth.users queues the same release (see the disconnect migration).
+// outbound queue (retried until done). Deleting a user from auth.users queues the same release
+// (see the disconnect migration).
 // verify_jwt = false: it authenticates each kind of caller itself. A browser calls it, so it
 // answers CORS preflights.
 import { z } from "zod";

@@ -1,6 +1,7 @@
 -- Disconnect and user deletion: the rows go in one transaction with the queued release (remove
--- what write-back wrote, stop the channels, revoke the grant), someone else's connection is "not found", another user's
--- connection is untouched, and a deleted user's release outlives their rows.
+-- what write-back wrote, stop the channels, revoke the grant), someone else's connection is
+-- "not found", another user's connection is untouched, and a deleted user's release outlives
+-- their rows.
 begin;
 select plan(24);
 

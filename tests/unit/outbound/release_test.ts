@@ -6,6 +6,7 @@ import type { Clock } from "../../../supabase/functions/_shared/clock.ts";
 import { parseConfig } from "../../../supabase/functions/_shared/config.ts";
 import {
   applyRelease,
+  emptyReleaseReport,
   openRelease,
   removeWritten,
 } from "../../../supabase/functions/_shared/outbound/release.ts";
@@ -174,13 +175,7 @@ Deno.test("removing what was written: gone counts as removed, refused for good i
     missing: () => Promise.reject(error("not_found", 404)),
     forbidden: () => Promise.reject(error("permanent", 403)),
   };
-  const report = {
-    writtenRemoved: 0,
-    writtenKept: 0,
-    channelsStopped: 0,
-    channelsGone: 0,
-    tokenRevoked: false,
-  };
+  const report = emptyReleaseReport();
   await removeWritten(Object.keys(answers), (item) => answers[item](), report);
   assert.equal(report.writtenRemoved, 3);
   assert.equal(report.writtenKept, 1);

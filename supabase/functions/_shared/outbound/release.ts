@@ -75,6 +75,11 @@ export async function openRelease(
   };
 }
 
+/** A release's report before anything was done; `tokenRevoked` null: nothing to revoke with. */
+export function emptyReleaseReport(tokenRevoked: boolean | null = false): ReleaseReport {
+  return { writtenRemoved: 0, writtenKept: 0, channelsStopped: 0, channelsGone: 0, tokenRevoked };
+}
+
 /**
  * Removes each item write-back wrote with `remove`. One the provider no longer has (404/410)
  * counts as removed; one it refuses for good (403, 400, ...) is left and counted, so the channels

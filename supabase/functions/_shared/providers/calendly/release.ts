@@ -6,6 +6,7 @@
 // refresh made here rotates the grant, and the new refresh token (kept in memory only) is the one
 // revoked at the end.
 import { ProviderApiError } from "../../net/provider_error.ts";
+import { emptyReleaseReport } from "../../outbound/release.ts";
 import { releaseTokenSource } from "../../sync/credentials.ts";
 import type { AccessRelease, AdapterContext, ReleaseReport } from "../../sync/types.ts";
 import { CalendlyClient, calendlyTokenEndpoint } from "./client.ts";
@@ -17,13 +18,7 @@ export async function releaseCalendlyAccess(
 ): Promise<ReleaseReport> {
   const config = calendlySettings(context.config);
   const endpoint = calendlyTokenEndpoint(config, context.clock);
-  const report: ReleaseReport = {
-    writtenRemoved: 0,
-    writtenKept: 0,
-    channelsStopped: 0,
-    channelsGone: 0,
-    tokenRevoked: false,
-  };
+  const report = emptyReleaseReport();
   const tokens = releaseTokenSource(release, endpoint.refresh, context.clock);
   const subscriptions = release.channels.filter((channel) => channel.channel_id.startsWith("http"));
   if (tokens && subscriptions.length > 0) {

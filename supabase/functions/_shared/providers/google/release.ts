@@ -5,7 +5,7 @@
 // revocation is last. Repeating it is harmless: a removed calendar or event is a 404/410, a
 // stopped channel a 404, a revoked token a 400, and all count as done; a removal Google refuses
 // for good (403) is left, never a reason to keep the grant.
-import { removeWritten } from "../../outbound/release.ts";
+import { emptyReleaseReport, removeWritten } from "../../outbound/release.ts";
 import { releaseTokenSource } from "../../sync/credentials.ts";
 import type { AccessRelease, AdapterContext, ReleaseReport } from "../../sync/types.ts";
 import { GoogleCalendarClient } from "./calendar_client.ts";
@@ -18,13 +18,7 @@ export async function releaseGoogleAccess(
 ): Promise<ReleaseReport> {
   const config = googleSettings(context.config);
   const oauth = new GoogleOAuth({ config, clock: context.clock });
-  const report: ReleaseReport = {
-    writtenRemoved: 0,
-    writtenKept: 0,
-    channelsStopped: 0,
-    channelsGone: 0,
-    tokenRevoked: false,
-  };
+  const report = emptyReleaseReport();
   const toStop = release.channels.filter((channel) => channel.resource_id);
   const hasWork = toStop.length > 0 || release.written.length > 0 ||
     release.plannedCalendarId !== null;

@@ -5,7 +5,7 @@
 // person removes the integration's access in Notion (the README says so). Repeating it is
 // harmless: trashing a trashed page changes nothing, a page gone for good is a 404, and a grant
 // already revoked ends the release as done.
-import { removeWritten } from "../../outbound/release.ts";
+import { emptyReleaseReport, removeWritten } from "../../outbound/release.ts";
 import { releaseTokenSource } from "../../sync/credentials.ts";
 import type { AccessRelease, AdapterContext, ReleaseReport } from "../../sync/types.ts";
 import { NotionClient, notionTokenEndpoint } from "./client.ts";
@@ -16,13 +16,7 @@ export async function releaseNotionAccess(
   context: AdapterContext,
   release: AccessRelease,
 ): Promise<ReleaseReport> {
-  const report: ReleaseReport = {
-    writtenRemoved: 0,
-    writtenKept: 0,
-    channelsStopped: 0,
-    channelsGone: 0,
-    tokenRevoked: null,
-  };
+  const report = emptyReleaseReport(null);
   const config = notionSettings(context.config);
   const endpoint = notionTokenEndpoint(config, context.clock);
   const tokens = releaseTokenSource(release, endpoint.refresh, context.clock);
