@@ -1,22 +1,16 @@
 // Helpers for the Calendly emulator's control API and for connecting a test user's Calendly
 // account through setup-calendar-webhook, shared by tests, the demo and the benchmarks.
 import assert from "node:assert/strict";
+import { callEmulatorControl } from "./emulator_control.ts";
 import { stack, type TestUser } from "./stack.ts";
 import type { ConnectCalendlyResult } from "../supabase/functions/_shared/providers/calendly/connect.ts";
 
-export async function calendly<T = Record<string, unknown>>(
+export function calendly<T = Record<string, unknown>>(
   path: string,
   body?: unknown,
-  method = body === undefined ? "GET" : "POST",
+  method?: string,
 ): Promise<T> {
-  const response = await fetch(`${stack.calendlyEmulatorUrl}/__emulator${path}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`calendly ${method} ${path} → ${response.status}: ${text}`);
-  return text ? JSON.parse(text) : ({} as T);
+  return callEmulatorControl<T>("calendly", stack.calendlyEmulatorUrl, path, body, method);
 }
 
 export interface CalendlyAccount {

@@ -1,22 +1,16 @@
 // Test-side helpers for the Google emulator's control API and for comparing the app's mirror
 // with what the emulator holds.
 import assert from "node:assert/strict";
+import { callEmulatorControl } from "./emulator_control.ts";
 import { stack, type TestUser } from "./stack.ts";
 import type postgres from "postgres";
 
-export async function emulator<T = Record<string, unknown>>(
+export function emulator<T = Record<string, unknown>>(
   path: string,
   body?: unknown,
-  method = body === undefined ? "GET" : "POST",
+  method?: string,
 ): Promise<T> {
-  const response = await fetch(`${stack.googleEmulatorUrl}/__emulator${path}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`emulator ${method} ${path} → ${response.status}: ${text}`);
-  return text ? JSON.parse(text) : ({} as T);
+  return callEmulatorControl<T>("emulator", stack.googleEmulatorUrl, path, body, method);
 }
 
 export interface GoogleAccount {

@@ -4,22 +4,16 @@
 // creates the webhook subscription in the integration's settings, reads the verification token
 // from notion-webhook (GET, service role) and pastes it back into Notion.
 import assert from "node:assert/strict";
+import { callEmulatorControl } from "./emulator_control.ts";
 import { stack, type TestUser } from "./stack.ts";
 import type { ConnectNotionResult } from "../supabase/functions/_shared/providers/notion/connect.ts";
 
-export async function notion<T = Record<string, unknown>>(
+export function notion<T = Record<string, unknown>>(
   path: string,
   body?: unknown,
-  method = body === undefined ? "GET" : "POST",
+  method?: string,
 ): Promise<T> {
-  const response = await fetch(`${stack.notionEmulatorUrl}/__emulator${path}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`notion ${method} ${path} → ${response.status}: ${text}`);
-  return text ? JSON.parse(text) : ({} as T);
+  return callEmulatorControl<T>("notion", stack.notionEmulatorUrl, path, body, method);
 }
 
 export interface NotionWorkspace {

@@ -1,5 +1,6 @@
 // The Calendly emulator in-process for unit tests, and a client wired to it the way the bundle
 // wires one (shared TokenSource with Calendly's rotating refresh tokens).
+import { callEmulatorControl } from "../../../../devkit/emulator_control.ts";
 import { startCalendlyEmulator } from "../../../emulators/calendly/server.ts";
 import {
   CalendlyClient,
@@ -22,19 +23,12 @@ export async function withEmulator(fn: (emu: Emulator) => Promise<void>) {
   }
 }
 
-export async function control<T = Record<string, unknown>>(
+export function control<T = Record<string, unknown>>(
   emu: Emulator,
   path: string,
   body?: unknown,
 ): Promise<T> {
-  const response = await fetch(`${emu.url}/__emulator${path}`, {
-    method: body === undefined ? "GET" : "POST",
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`control ${path} → ${response.status}: ${text}`);
-  return text ? JSON.parse(text) : ({} as T);
+  return callEmulatorControl<T>("control", emu.url, path, body);
 }
 
 export function calendlyConfig(emu: Emulator): CalendlyConfig {

@@ -1,6 +1,7 @@
 // The Notion emulator in-process for unit tests, a client wired to it the way the bundle wires
 // one (shared TokenSource, pinned Notion-Version, a pacer), and the Notion strategy run by the
 // sync core's runner over the in-memory store (whose mirror doubles as the strategy's snapshot).
+import { callEmulatorControl } from "../../../../devkit/emulator_control.ts";
 import { startNotionEmulator } from "../../../emulators/notion/server.ts";
 import type { NotionEmulatorOptions } from "../../../emulators/notion/server.ts";
 import {
@@ -41,20 +42,13 @@ export async function withEmulator(
   }
 }
 
-export async function control<T = Record<string, unknown>>(
+export function control<T = Record<string, unknown>>(
   emu: Emulator,
   path: string,
   body?: unknown,
-  method = body === undefined ? "GET" : "POST",
+  method?: string,
 ): Promise<T> {
-  const response = await fetch(`${emu.url}/__emulator${path}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`control ${path} → ${response.status}: ${text}`);
-  return text ? JSON.parse(text) : ({} as T);
+  return callEmulatorControl<T>("control", emu.url, path, body, method);
 }
 
 export function notionConfig(emu: Emulator): NotionConfig {
