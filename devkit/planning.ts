@@ -1,6 +1,6 @@
 // Planning helpers shared by tests, the demo and the benchmarks: a user planned around the
 // clock (so a test can place sessions and meetings at any hour), and the "re-plan" button.
-import { stack, type TestUser } from "./stack.ts";
+import { callFunction, type FunctionAnswer, type TestUser } from "./stack.ts";
 import type { connectDb } from "./stack.ts";
 
 type Sql = ReturnType<typeof connectDb>;
@@ -29,14 +29,9 @@ export async function planAroundTheClock(
 }
 
 /** recalculate-schedule as the user (the "re-plan" button); the answer as it is. */
-export async function replan(
+export function replan(
   user: TestUser,
   options: { force?: boolean } = {},
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(stack.functionUrl("recalculate-schedule"), {
-    method: "POST",
-    headers: { authorization: `Bearer ${user.jwt}`, "content-type": "application/json" },
-    body: JSON.stringify(options.force ? { force: true } : {}),
-  });
-  return { status: response.status, body: await response.json() };
+): Promise<FunctionAnswer<Record<string, unknown>>> {
+  return callFunction("recalculate-schedule", user.jwt, options.force ? { force: true } : {});
 }

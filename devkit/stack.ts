@@ -66,6 +66,35 @@ export async function createUser(
   return { id, email, jwt: await signUserToken(id, stack.jwtSecret, { email }) };
 }
 
+/** What a function answered: its status, headers and JSON body (null when it sent none). */
+export interface FunctionAnswer<T> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/**
+ * POSTs `body` as JSON to an Edge Function through the gateway, with `token` (a user's JWT, the
+ * service-role or anon key) as the bearer, as the app, a server or pg_cron would call it.
+ */
+export async function callFunction<T = Record<string, unknown>>(
+  name: string,
+  token: string,
+  body: unknown = {},
+  headers: Record<string, string> = {},
+): Promise<FunctionAnswer<T>> {
+  const response = await fetch(stack.functionUrl(name), {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: await response.json().catch(() => null),
+  };
+}
+
 /** PostgREST through the gateway, with the anon key and optionally a user's JWT. */
 export function rest(path: string, init: RequestInit & { jwt?: string } = {}): Promise<Response> {
   const headers = new Headers(init.headers);

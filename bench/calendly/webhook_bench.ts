@@ -15,7 +15,7 @@
  *
  * Env knobs: BENCH_CALENDLY_BOOKINGS (50).
  */
-import { connectDb, createUser, stack } from "../../devkit/stack.ts";
+import { callFunction, connectDb, createUser, stack } from "../../devkit/stack.ts";
 import { calendly, connectCalendly, createCalendlyAccount } from "../../devkit/calendly.ts";
 import { fmt, int, percentile, ratio, table } from "../support.ts";
 
@@ -180,12 +180,7 @@ async function main() {
     const full = (await calendly<{ items_returned: Record<string, number> }>("/counters"))
       .items_returned["scheduled_events.list"] ?? 0;
     await calendly("/counters/reset", {});
-    const refreshed = await fetch(stack.functionUrl("refresh-calendar-webhook"), {
-      method: "POST",
-      headers: { authorization: `Bearer ${history.jwt}`, "content-type": "application/json" },
-      body: "{}",
-    });
-    await refreshed.body?.cancel();
+    await callFunction("refresh-calendar-webhook", history.jwt);
     const incremental = (await calendly<{ items_returned: Record<string, number> }>("/counters"))
       .items_returned["scheduled_events.list"] ?? 0;
     console.log(`\nData fetched, seed-shaped history (${events.length} meetings)\n`);

@@ -2,7 +2,14 @@
 // connecting, signed deliveries (and everything that must be refused), deduplication,
 // reschedules in both orders, group events, unknown accounts, re-planning, health and cleanup.
 import assert from "node:assert/strict";
-import { connectDb, createUser, eventually, rest, stack } from "../../devkit/stack.ts";
+import {
+  callFunction,
+  connectDb,
+  createUser,
+  eventually,
+  rest,
+  stack,
+} from "../../devkit/stack.ts";
 import {
   book,
   calendly,
@@ -350,15 +357,14 @@ Deno.test("manual refreshes with expired access tokens, some at once, never reus
       await sql`update public.calendar_connections set access_token_expires_at = now()
         where id = ${setup.connection.id}`;
       const answers = await Promise.all(
-        Array.from({ length: 4 }, () =>
-          fetch(stack.functionUrl("refresh-calendar-webhook"), {
-            method: "POST",
-            headers: {
-              authorization: `Bearer ${stack.serviceRoleKey}`,
-              "content-type": "application/json",
-            },
-            body: JSON.stringify({ connection_id: setup.connection.id, trigger: "manual" }),
-          }).then(async (r) => ({ status: r.status, body: await r.json() }))),
+        Array.from(
+          { length: 4 },
+          () =>
+            callFunction("refresh-calendar-webhook", stack.serviceRoleKey, {
+              connection_id: setup.connection.id,
+              trigger: "manual",
+            }),
+        ),
       );
       for (const answer of answers) assert.equal(answer.status, 200, JSON.stringify(answer.body));
     }
@@ -379,15 +385,11 @@ Deno.test("a subscription Calendly disabled is recreated by maintenance", async 
     const { account, setup } = await connected(sql, "disabled");
     const uuid = setup.subscription.uri.split("/").pop();
     await calendly(`/subscriptions/${uuid}/state`, { state: "disabled" });
-    const refreshed = await fetch(stack.functionUrl("refresh-calendar-webhook"), {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${stack.serviceRoleKey}`,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({ connection_id: setup.connection.id, trigger: "manual" }),
+    const refreshed = await callFunction("refresh-calendar-webhook", stack.serviceRoleKey, {
+      connection_id: setup.connection.id,
+      trigger: "manual",
     });
-    const report = await refreshed.json();
+    const report = refreshed.body;
     assert.equal(refreshed.status, 200, JSON.stringify(report));
     assert.equal(report.renewed, 1);
     await subscriptionKey(account); // exactly one live one again

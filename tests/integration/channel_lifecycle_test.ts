@@ -15,6 +15,7 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import {
+  callFunction,
   connectDb,
   createUser,
   eventually,
@@ -520,13 +521,11 @@ Deno.test("overlapping maintenance runs never take or renew a calendar twice, an
       // The whole path: six cron runs at once, and every user pressing "refresh" meanwhile.
       const users = [...new Map(calendars.map((c) => [c.user.id, c.user])).values()];
       const refreshes = users.map(async (user) => {
-        const response = await fetch(stack.functionUrl("refresh-calendar-webhook"), {
-          method: "POST",
-          headers: { authorization: `Bearer ${user.jwt}`, "content-type": "application/json" },
-          body: "{}",
-        });
-        const report = await response.json();
-        assert.equal(response.status, 200, JSON.stringify(report));
+        const { status, body: report } = await callFunction<{ failed: unknown[] }>(
+          "refresh-calendar-webhook",
+          user.jwt,
+        );
+        assert.equal(status, 200, JSON.stringify(report));
         assert.deepEqual(report.failed, []);
       });
       const job = (await sql`select command from cron.job where jobname = ${MAINTENANCE_JOB}`)[0];

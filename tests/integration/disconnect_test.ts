@@ -2,7 +2,14 @@
 // the connection is live at the provider (channels stopped, grant revoked), nothing of it is
 // left in the database but the revoked connection, and nobody else's connection is touched.
 import assert from "node:assert/strict";
-import { connectDb, createUser, eventually, stack, type TestUser } from "../../devkit/stack.ts";
+import {
+  callFunction,
+  connectDb,
+  createUser,
+  eventually,
+  stack,
+  type TestUser,
+} from "../../devkit/stack.ts";
 import { planAroundTheClock, replan } from "../../devkit/planning.ts";
 import { connectGoogle, createGoogleAccount, emulator, seedEvents } from "../../devkit/google.ts";
 import { calendly, connectCalendly, createCalendlyAccount } from "../../devkit/calendly.ts";
@@ -10,11 +17,7 @@ import { calendly, connectCalendly, createCalendlyAccount } from "../../devkit/c
 type Sql = ReturnType<typeof connectDb>;
 
 function disconnect(token: string, connectionId: string) {
-  return fetch(stack.functionUrl("disconnect-calendar"), {
-    method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify({ connection_id: connectionId }),
-  }).then(async (response) => ({ status: response.status, body: await response.json() }));
+  return callFunction("disconnect-calendar", token, { connection_id: connectionId });
 }
 
 async function activeChannels(calendarId: string): Promise<number> {

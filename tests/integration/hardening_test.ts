@@ -4,23 +4,18 @@
 // bad input gets a clear 4xx (unknown users and calendars, forced work in a loop, malformed
 // message numbers).
 import assert from "node:assert/strict";
-import { connectDb, createUser, eventually, stack, type TestUser } from "../../devkit/stack.ts";
+import {
+  callFunction,
+  connectDb,
+  createUser,
+  eventually,
+  stack,
+  type TestUser,
+} from "../../devkit/stack.ts";
 import { connectGoogle, createGoogleAccount, emulator } from "../../devkit/google.ts";
 import { signUserToken } from "../../stack/keys.ts";
 
 type Sql = ReturnType<typeof connectDb>;
-
-function call(name: string, token: string, body: unknown, headers: Record<string, string> = {}) {
-  return fetch(stack.functionUrl(name), {
-    method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
-    body: JSON.stringify(body),
-  }).then(async (response) => ({
-    status: response.status,
-    headers: response.headers,
-    body: await response.json().catch(() => null),
-  }));
-}
 
 async function moveDatabaseClock(sql: Sql, seconds: number) {
   await sql`update public.app_clock set offset_interval = make_interval(secs => ${seconds})`;
@@ -38,13 +33,13 @@ Deno.test("a crashed sync blocks its calendar only until its short lease runs ou
       ${setup.calendar_id}) as claim`;
     assert.equal(dead.claim.claimed, true);
 
-    const blocked = await call("refresh-calendar-webhook", user.jwt, {});
+    const blocked = await callFunction("refresh-calendar-webhook", user.jwt, {});
     assert.equal(blocked.status, 200, JSON.stringify(blocked.body));
     assert.equal(blocked.body.synced, 0, "within the lease the dead sync still holds it");
 
     // Seconds later (the lease is 5 s), the next trigger takes the calendar over.
     await moveDatabaseClock(sql, 20);
-    const refreshed = await call("refresh-calendar-webhook", user.jwt, {});
+    const refreshed = await callFunction("refresh-calendar-webhook", user.jwt, {});
     assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body));
     assert.equal(refreshed.body.synced, 1, "the manual refresh ran");
     const [state] = await sql`select claim_token, last_error from public.calendar_sync_state
@@ -90,7 +85,10 @@ Deno.test("five concurrent setups of one calendar open exactly one channel", asy
     const answers = await Promise.all(
       Array.from(
         { length: 5 },
-        () => call("setup-calendar-webhook", user.jwt, { refresh_token: account.refresh_token }),
+        () =>
+          callFunction<{ channel: { opened: boolean } }>("setup-calendar-webhook", user.jwt, {
+            refresh_token: account.refresh_token,
+          }),
       ),
     );
     for (const answer of answers) assert.equal(answer.status, 200, JSON.stringify(answer.body));
@@ -117,7 +115,7 @@ Deno.test("a setup that fails after events.watch leaves no live channel at Googl
     const account = await createGoogleAccount(user);
     // The write after events.watch fails (as the gateway's 502s did under load).
     await sql.unsafe(`revoke execute on function ${activate} from service_role`);
-    const failed = await call("setup-calendar-webhook", user.jwt, {
+    const failed = await callFunction("setup-calendar-webhook", user.jwt, {
       refresh_token: account.refresh_token,
     });
     assert.ok(failed.status >= 500, JSON.stringify(failed.body));
@@ -141,14 +139,16 @@ Deno.test("a valid token for a user who does not exist, or a made-up user_id, is
     const ghost = crypto.randomUUID();
     const jwt = await signUserToken(ghost, stack.jwtSecret);
     const account = await createGoogleAccount({ id: ghost, email: `${ghost}@example.test`, jwt });
-    const setup = await call("setup-calendar-webhook", jwt, {
+    const setup = await callFunction("setup-calendar-webhook", jwt, {
       refresh_token: account.refresh_token,
     });
     assert.equal(setup.status, 404, JSON.stringify(setup.body));
     assert.equal(setup.body.error, "user_not_found");
-    const plan = await call("recalculate-schedule", jwt, {});
+    const plan = await callFunction("recalculate-schedule", jwt, {});
     assert.equal(plan.status, 404, JSON.stringify(plan.body));
-    const service = await call("recalculate-schedule", stack.serviceRoleKey, { user_id: ghost });
+    const service = await callFunction("recalculate-schedule", stack.serviceRoleKey, {
+      user_id: ghost,
+    });
     assert.equal(service.status, 404, JSON.stringify(service.body));
     assert.equal(service.body.error, "user_not_found");
   } finally {
@@ -161,7 +161,7 @@ Deno.test("an unknown calendar_id at setup is a 404 saying the calendar was not 
   try {
     const user = await createUser(sql, "unknown-calendar");
     const account = await createGoogleAccount(user);
-    const answer = await call("setup-calendar-webhook", user.jwt, {
+    const answer = await callFunction("setup-calendar-webhook", user.jwt, {
       refresh_token: account.refresh_token,
       calendar_id: "no-such-calendar@group.calendar.google.com",
     });
@@ -182,22 +182,22 @@ Deno.test("forced refreshes and re-plans are limited per user (429 with Retry-Af
   const sql = connectDb();
   try {
     const user = await connectedUser(sql, "forceful");
-    const first = await call("refresh-calendar-webhook", user.jwt, { force: true });
+    const first = await callFunction("refresh-calendar-webhook", user.jwt, { force: true });
     assert.equal(first.status, 200, JSON.stringify(first.body));
-    const second = await call("refresh-calendar-webhook", user.jwt, { force: true });
+    const second = await callFunction("refresh-calendar-webhook", user.jwt, { force: true });
     assert.equal(second.status, 429, JSON.stringify(second.body));
     const retryAfter = Number(second.headers.get("retry-after"));
     assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After: ${retryAfter}`);
-    const unforced = await call("refresh-calendar-webhook", user.jwt, {});
+    const unforced = await callFunction("refresh-calendar-webhook", user.jwt, {});
     assert.equal(unforced.status, 200, "an ordinary refresh is not limited");
 
-    const replan = await call("recalculate-schedule", user.jwt, { force: true });
+    const replan = await callFunction("recalculate-schedule", user.jwt, { force: true });
     assert.equal(replan.status, 200, JSON.stringify(replan.body));
-    const again = await call("recalculate-schedule", user.jwt, { force: true });
+    const again = await callFunction("recalculate-schedule", user.jwt, { force: true });
     assert.equal(again.status, 429);
 
     for (let i = 0; i < 2; i++) {
-      const server = await call("refresh-calendar-webhook", stack.serviceRoleKey, {
+      const server = await callFunction("refresh-calendar-webhook", stack.serviceRoleKey, {
         user_id: user.id,
         force: true,
       });

@@ -5,7 +5,14 @@
 // database byte-identical, redelivered event ids changing nothing, and a dated page moving a
 // planned session.
 import assert from "node:assert/strict";
-import { connectDb, createUser, eventually, stack, type TestUser } from "../../devkit/stack.ts";
+import {
+  callFunction,
+  connectDb,
+  createUser,
+  eventually,
+  stack,
+  type TestUser,
+} from "../../devkit/stack.ts";
 import {
   addPage,
   connectNotion,
@@ -187,15 +194,14 @@ Deno.test("connecting with an OAuth code: rotated single-use refresh tokens are 
     for (let round = 0; round < 3; round++) {
       await notion("/tokens/expire", {});
       const answers = await Promise.all(
-        Array.from({ length: 3 }, () =>
-          fetch(stack.functionUrl("refresh-calendar-webhook"), {
-            method: "POST",
-            headers: {
-              authorization: `Bearer ${stack.serviceRoleKey}`,
-              "content-type": "application/json",
-            },
-            body: JSON.stringify({ connection_id: setup.connection.id, trigger: "manual" }),
-          }).then(async (r) => ({ status: r.status, body: await r.json() }))),
+        Array.from(
+          { length: 3 },
+          () =>
+            callFunction("refresh-calendar-webhook", stack.serviceRoleKey, {
+              connection_id: setup.connection.id,
+              trigger: "manual",
+            }),
+        ),
       );
       for (const a of answers) assert.equal(a.status, 200, JSON.stringify(a.body));
     }
@@ -209,12 +215,10 @@ Deno.test("connecting with an OAuth code: rotated single-use refresh tokens are 
     assert.equal(connection.status, "active");
 
     // Disconnecting revokes the OAuth grant at Notion: no token of it works any more.
-    const done = await fetch(stack.functionUrl("disconnect-calendar"), {
-      method: "POST",
-      headers: { authorization: `Bearer ${user.jwt}`, "content-type": "application/json" },
-      body: JSON.stringify({ connection_id: setup.connection.id }),
+    const done = await callFunction("disconnect-calendar", user.jwt, {
+      connection_id: setup.connection.id,
     });
-    assert.equal(done.status, 200, await done.text());
+    assert.equal(done.status, 200, JSON.stringify(done.body));
     const release = await eventually(async () => {
       const [row] = await sql`select status, note from public.outbound_queue
         where operation = 'revoke_token' and connection_id = ${setup.connection.id}`;

@@ -4,7 +4,13 @@
 // person re-dating our page locks the session there, trashing it re-plans the block; Notion's
 // rate limit is honoured and faults leave no duplicate page.
 import assert from "node:assert/strict";
-import { connectDb, createUser, eventually, stack, type TestUser } from "../../devkit/stack.ts";
+import {
+  callFunction,
+  connectDb,
+  createUser,
+  eventually,
+  type TestUser,
+} from "../../devkit/stack.ts";
 import {
   addPage,
   connectNotion,
@@ -63,11 +69,7 @@ async function blocks(sql: Sql, userId: string) {
 
 /** What the user's "Refresh now" does: sync their calendars at once (else the 2-minute poll). */
 function refresh(user: TestUser) {
-  return fetch(stack.functionUrl("refresh-calendar-webhook"), {
-    method: "POST",
-    headers: { authorization: `Bearer ${user.jwt}`, "content-type": "application/json" },
-    body: "{}",
-  }).then((response) => response.body?.cancel());
+  return callFunction("refresh-calendar-webhook", user.jwt);
 }
 
 /** The database holds exactly one page of ours per scheduled block, at its time. */
@@ -211,12 +213,10 @@ Deno.test("disconnecting Notion moves our pages to the trash; the person's pages
         .pages;
     assert.equal((await all()).length, 3, "the person's page and our two");
 
-    const done = await fetch(stack.functionUrl("disconnect-calendar"), {
-      method: "POST",
-      headers: { authorization: `Bearer ${planner.user.jwt}`, "content-type": "application/json" },
-      body: JSON.stringify({ connection_id: planner.connectionId }),
+    const done = await callFunction("disconnect-calendar", planner.user.jwt, {
+      connection_id: planner.connectionId,
     });
-    assert.equal(done.status, 200, await done.text());
+    assert.equal(done.status, 200, JSON.stringify(done.body));
     const left = await eventually(async () => {
       const pages = await all();
       return pages.length === 1 && pages;
