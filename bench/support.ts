@@ -21,6 +21,16 @@ export function fmt(value: number, digits = 1): string {
   });
 }
 
+/** A latency table's columns for a sample of ms: how many, p50, p95 and max. */
+export function latencyColumns(sample: number[], digits = 0): string[] {
+  return [
+    String(sample.length),
+    fmt(percentile(sample, 50), digits),
+    fmt(percentile(sample, 95), digits),
+    fmt(Math.max(...sample), digits),
+  ];
+}
+
 export function int(value: number): string {
   return Number.isFinite(value) ? Math.round(value).toLocaleString("en-US") : "n/a";
 }

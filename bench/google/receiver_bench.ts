@@ -46,6 +46,7 @@ import {
   cpuDelta,
   fmt,
   int,
+  latencyColumns,
   percentile,
   readCounters,
   resetCounters,
@@ -482,14 +483,7 @@ async function main() {
         Deno.exitCode = 1;
       }
       for (const [name, sample] of [["project", ours], ["baseline", floor]] as const) {
-        propagationRows.push([
-          condition.label,
-          name,
-          String(sample.length),
-          fmt(percentile(sample, 50), 0),
-          fmt(percentile(sample, 95), 0),
-          fmt(Math.max(...sample), 0),
-        ]);
+        propagationRows.push([condition.label, name, ...latencyColumns(sample)]);
       }
       propagationRows.push([
         condition.label,

@@ -15,7 +15,7 @@
  */
 import { accountAccessToken } from "../../devkit/google.ts";
 import { connectDb } from "../../devkit/stack.ts";
-import { fmt, percentile, table } from "../support.ts";
+import { fmt, latencyColumns, percentile, table } from "../support.ts";
 import { blocksOf, createPlanner, meetingOver, replan, settled } from "./support.ts";
 
 const CHANGES = Number(Deno.env.get("BENCH_PLAN_CHANGES") ?? 20);
@@ -68,13 +68,7 @@ async function main() {
     const [runs] = await sql`select count(*)::int as runs, coalesce(sum(moved), 0)::int as moved,
         coalesce(sum(kept), 0)::int as kept
       from public.schedule_runs where user_id = ${planner.user.id} and trigger = 'calendar_change'`;
-    const row = (label: string, sample: number[]) => [
-      label,
-      String(sample.length),
-      fmt(percentile(sample, 50), 0),
-      fmt(percentile(sample, 95), 0),
-      fmt(Math.max(...sample), 0),
-    ];
+    const row = (label: string, sample: number[]) => [label, ...latencyColumns(sample)];
     console.log(
       `A meeting booked over a session (${CHANGES} meetings, one at a time, ${SESSIONS} ` +
         `sessions): timed from the Calendar API's answer, polled every ${POLL_MS} ms\n`,

@@ -28,7 +28,7 @@
  */
 import { accountAccessToken, emulator } from "../../devkit/google.ts";
 import { connectDb } from "../../devkit/stack.ts";
-import { fmt, int, percentile, table } from "../support.ts";
+import { fmt, int, latencyColumns, percentile, table } from "../support.ts";
 import { readCounters, resetCounters } from "../google/support.ts";
 import {
   type Block,
@@ -324,13 +324,7 @@ async function main() {
       });
       floor.push(performance.now() - began);
     }
-    const row = (label: string, sample: number[]) => [
-      label,
-      String(sample.length),
-      fmt(percentile(sample, 50), 0),
-      fmt(percentile(sample, 95), 0),
-      fmt(Math.max(...sample), 0),
-    ];
+    const row = (label: string, sample: number[]) => [label, ...latencyColumns(sample)];
     console.log(
       `\nWrite-back latency: a meeting over a block (push → sync → plan), timed from the ` +
         `block's new time in session_blocks to events.get returning the event there (polled ` +
