@@ -43,7 +43,7 @@ type Flow = "notification" | "sync" | "token refresh" | "plan" | "other";
 /** Which flow a PostgREST request belongs to, by the SQL function it calls. */
 function flowOf(request: PostgrestRequest): Flow {
   const name = request.path.replace(/^\/rpc\//, "");
-  if (name === "google_receive_notification") return "notification";
+  if (name.startsWith("google_receive_notification")) return "notification";
   if (/^connection_\w*token_refresh$/.test(name)) return "token refresh";
   if (name.startsWith("sync_")) return "sync";
   if (name.startsWith("schedule_")) return "plan";

@@ -20,7 +20,7 @@
 -- and grants revoked at the providers; otherwise Google channels keep calling until they expire
 -- (at most 7 days) and Calendly subscriptions stay registered until deleted in Calendly.
 --   drop view public.busy_intervals;
---   drop function public.google_receive_notification, public.channel_set_status,
+--   drop function public.google_receive_notifications, public.channel_set_status,
 --     public.channel_activate, public.channel_record_pending, public.maintenance_release,
 --     public.maintenance_claim, public.sync_finish, public.sync_store_page,
 --     public.mirror_apply_items, public.sync_restart_full, public.sync_extend_lease,
@@ -441,14 +441,20 @@ $$;
 create or replace function public.sync_mark(
   p_connection_id uuid, p_calendar_id text default null, p_full boolean default false
 ) returns jsonb
-language sql volatile set search_path to '' as $$
+-- plpgsql, not sql: its plan is cached for the session (a sql function with a data-modifying
+-- CTE is planned again on every call, ~5x its cost; every notification calls it).
+language plpgsql volatile set search_path to '' as $$
+declare
+  v_now timestamptz := public.app_now();
+  v_marks jsonb;
+begin
   -- A calendar already marked is not written again: a burst of notifications for one calendar
   -- takes the row lock once, not once per notification (the claim clears the mark in its own
   -- transaction, so a notification that finds it still set is covered by the run to come).
   with targeted as (
     select s.calendar_id, s.needs_sync and (s.full_sync_required or not p_full) as already,
-      s.claim_token is not null and s.lease_until > public.app_now() as running,
-      greatest(0, extract(epoch from s.lease_until - public.app_now()) * 1000)::bigint
+      s.claim_token is not null and s.lease_until > v_now as running,
+      greatest(0, extract(epoch from s.lease_until - v_now) * 1000)::bigint
         as lease_remaining_ms
     from public.calendar_sync_state s
     where s.connection_id = p_connection_id
@@ -459,7 +465,7 @@ language sql volatile set search_path to '' as $$
   marked as (
     update public.calendar_sync_state s
       set needs_sync = true,
-          marked_at = coalesce(case when s.needs_sync then s.marked_at end, public.app_now()),
+          marked_at = coalesce(case when s.needs_sync then s.marked_at end, v_now),
           full_sync_required = s.full_sync_required or p_full
       from targeted t
       where s.connection_id = p_connection_id and s.calendar_id = t.calendar_id
@@ -469,7 +475,10 @@ language sql volatile set search_path to '' as $$
     'calendar_id', calendar_id, 'running', running,
     'lease_remaining_ms', case when running then lease_remaining_ms end)
     order by calendar_id), '[]'::jsonb)
-  from targeted
+    into v_marks
+    from targeted;
+  return v_marks;
+end
 $$;
 
 -- What a sync run needs to start, as one jsonb: the claim and everything else it needs (the
@@ -981,8 +990,10 @@ language sql volatile set search_path to '' as $$
 $$;
 
 -- ---------------------------------------------------------------------------------------------
--- Google's extra: receiving a push notification in ONE round trip. Google sends headers only;
--- the function hashes the presented channel token and passes everything here:
+-- Google's extra: receiving push notifications in ONE round trip. Google sends headers only; the
+-- function hashes each presented channel token and passes every notification it holds at once
+-- (a burst shares one call) as a JSON array of {channel_id, token_sha256, resource_id,
+-- resource_state, message_number}. Each gets its answer at its own position:
 --   unknown_channel   no such channel (Google keeps sending for a while after stop): 2xx, nothing
 --                     written;
 --   forged            the token's hash does not match: 401, nothing written;
@@ -993,55 +1004,87 @@ $$;
 --                     answer leaves a channel that can be stopped);
 --   marked            the calendar is marked as needing a sync; sync_running says whether a
 --                     running sync will do the follow-up itself.
+-- The work is set-based: one lookup for the whole batch, each channel row written at most once
+-- and each calendar marked once however many of its notifications the batch holds. Rows are
+-- locked in a fixed order (channels by id, then calendars), so concurrent batches never
+-- deadlock. A malformed batch fails as a whole (a 5xx Google retries).
 -- Comparing SHA-256 digests is safe in SQL: timing reveals nothing about the secret itself.
-create or replace function public.google_receive_notification(
-  p_channel_id text,
-  p_token_sha256 text,
-  p_resource_id text,
-  p_resource_state text,
-  p_message_number bigint
-) returns jsonb
+create or replace function public.google_receive_notifications(p_notifications jsonb)
+returns jsonb
 language plpgsql volatile set search_path to '' as $$
 declare
-  v_channel public.calendar_webhook_channels;
-  v_marked jsonb;
+  v_now timestamptz := public.app_now();
+  v_judged jsonb;
+  v_marks jsonb;
 begin
-  select * into v_channel from public.calendar_webhook_channels
-    where channel_id = p_channel_id and provider = 'google';
-  if not found then
-    return jsonb_build_object('outcome', 'unknown_channel');
+  if jsonb_typeof(p_notifications) is distinct from 'array' then
+    raise exception 'notifications must be a JSON array' using errcode = '22023';
   end if;
-  if v_channel.token_hash is distinct from p_token_sha256 then
-    return jsonb_build_object('outcome', 'forged');
-  end if;
-  if v_channel.resource_id is not null and v_channel.resource_id <> p_resource_id then
-    return jsonb_build_object('outcome', 'resource_mismatch');
-  end if;
-  if v_channel.status not in ('active', 'pending') then
-    return jsonb_build_object('outcome', 'inactive');
-  end if;
-  if p_resource_state = 'sync' then
-    if v_channel.resource_id is null then
-      update public.calendar_webhook_channels set resource_id = p_resource_id
-        where id = v_channel.id;
-    end if;
-    return jsonb_build_object('outcome', 'acknowledged');
-  end if;
-  -- What health shows (the last notification) is kept to the second: a burst on one channel
-  -- writes its row about once a second, not once per notification.
-  if v_channel.resource_id is null or v_channel.last_notification_at is null
-    or v_channel.last_notification_at < public.app_now() - interval '1 second' then
-    update public.calendar_webhook_channels
-      set last_message_number = greatest(coalesce(last_message_number, 0), p_message_number),
-          last_notification_at = public.app_now(),
-          resource_id = coalesce(resource_id, p_resource_id)
-      where id = v_channel.id;
-  end if;
-  v_marked := public.sync_mark(v_channel.connection_id, v_channel.calendar_id);
-  return jsonb_build_object('outcome', 'marked',
-    'connection_id', v_channel.connection_id, 'calendar_id', v_channel.calendar_id,
-    'sync_running', coalesce((v_marked -> 0 ->> 'running')::boolean, false),
-    'lease_remaining_ms', (v_marked -> 0 ->> 'lease_remaining_ms')::bigint);
+  select coalesce(jsonb_agg(jsonb_build_object('position', n.position, 'outcome',
+      case
+        when c.id is null then 'unknown_channel'
+        when c.token_hash is distinct from n.value ->> 'token_sha256' then 'forged'
+        when c.resource_id is not null and c.resource_id <> n.value ->> 'resource_id'
+          then 'resource_mismatch'
+        when c.status not in ('active', 'pending') then 'inactive'
+        when n.value ->> 'resource_state' = 'sync' then 'acknowledged'
+        else 'marked'
+      end,
+      'channel', c.id, 'connection_id', c.connection_id, 'calendar_id', c.calendar_id,
+      'resource_id', n.value ->> 'resource_id',
+      'message_number', (n.value ->> 'message_number')::bigint) order by n.position), '[]')
+    into v_judged
+    from jsonb_array_elements(p_notifications) with ordinality as n(value, position)
+    left join public.calendar_webhook_channels c
+      on c.channel_id = n.value ->> 'channel_id' and c.provider = 'google';
+
+  -- The channel rows: a pending channel learns its resource id; what health shows (the last
+  -- notification) is kept to the second, so a burst writes a channel about once a second.
+  with heard as (
+    select (j ->> 'channel')::uuid as id, bool_or(j ->> 'outcome' = 'marked') as marked,
+      max((j ->> 'message_number')::bigint) filter (where j ->> 'outcome' = 'marked')
+        as message_number,
+      min(j ->> 'resource_id') as resource_id
+    from jsonb_array_elements(v_judged) j
+    where j ->> 'outcome' in ('marked', 'acknowledged')
+    group by 1
+  ),
+  due as (
+    select h.* from heard h join public.calendar_webhook_channels c on c.id = h.id
+    where c.resource_id is null or (h.marked and (c.last_notification_at is null
+      or c.last_notification_at < v_now - interval '1 second'))
+    order by h.id
+    for update of c
+  )
+  update public.calendar_webhook_channels c
+    set resource_id = coalesce(c.resource_id, d.resource_id),
+        last_message_number = case when d.marked
+          then greatest(coalesce(c.last_message_number, 0), d.message_number)
+          else c.last_message_number end,
+        last_notification_at = case when d.marked then v_now else c.last_notification_at end
+    from due d
+    where c.id = d.id;
+
+  -- Each calendar once, in a fixed order.
+  select coalesce(jsonb_object_agg(t.connection_id || '/' || t.calendar_id,
+      public.sync_mark(t.connection_id, t.calendar_id) -> 0), '{}')
+    into v_marks
+    from (select distinct (j ->> 'connection_id')::uuid as connection_id,
+            j ->> 'calendar_id' as calendar_id
+          from jsonb_array_elements(v_judged) j
+          where j ->> 'outcome' = 'marked'
+          order by 1, 2) t;
+
+  return (select coalesce(jsonb_agg(
+      case when j ->> 'outcome' = 'marked' then jsonb_build_object('outcome', 'marked',
+        'connection_id', j -> 'connection_id', 'calendar_id', j -> 'calendar_id',
+        'sync_running', coalesce((m ->> 'running')::boolean, false),
+        'lease_remaining_ms', (m ->> 'lease_remaining_ms')::bigint)
+      else jsonb_build_object('outcome', j -> 'outcome') end
+      order by (j ->> 'position')::bigint), '[]')
+    from jsonb_array_elements(v_judged) j
+    left join lateral (select v_marks -> ((j ->> 'connection_id') || '/' || (j ->> 'calendar_id'))
+      as m) marks on true);
 end
 $$;
 
@@ -1067,4 +1110,4 @@ select public.restrict_to_service_role(
   'public.channel_record_pending(uuid, text, uuid, text, text, text)',
   'public.channel_activate(uuid, uuid, text, text, timestamptz, text, boolean)',
   'public.channel_set_status(uuid[], text, text)',
-  'public.google_receive_notification(text, text, text, text, bigint)');
+  'public.google_receive_notifications(jsonb)');

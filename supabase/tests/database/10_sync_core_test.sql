@@ -3,7 +3,7 @@
 -- mirror's version ordering, the plan mark in the same transaction, and Google's one-round-trip
 -- receiver. Time passes through public.app_clock (now() is fixed inside a transaction).
 begin;
-select plan(52);
+select plan(57);
 
 select has_table('public', 'calendar_connections', 'calendar_connections exists');
 select has_table('public', 'calendar_sync_state', 'calendar_sync_state exists');
@@ -18,7 +18,7 @@ select ok(not has_function_privilege('authenticated',
   'public.sync_store_page(uuid, text, uuid, bigint, jsonb, text[], boolean, text, text, text, timestamptz, timestamptz, integer)',
   'execute'), 'users cannot call the sync functions');
 select ok(not has_function_privilege('anon',
-  'public.google_receive_notification(text, text, text, text, bigint)', 'execute'),
+  'public.google_receive_notifications(jsonb)', 'execute'),
   'anon cannot mark calendars');
 select ok(not has_function_privilege('authenticated',
   'public.connection_upsert(uuid, text, text, text, text, text, timestamptz, text[], jsonb)', 'execute'),
@@ -50,28 +50,62 @@ select 'cccccccc-0000-0000-0000-000000000001', 'google', connection_id,
   encode(extensions.digest('secret-a', 'sha256'), 'hex'), 'active', now() + interval '7 days'
 from ids;
 
+-- One notification, as the receiver sends it: a batch of one, answered at position 0.
+create function pg_temp.receive(p_channel_id text, p_token_sha256 text, p_resource_id text,
+  p_resource_state text, p_message_number bigint) returns jsonb language sql as $$
+  select public.google_receive_notifications(jsonb_build_array(jsonb_build_object(
+    'channel_id', p_channel_id, 'token_sha256', p_token_sha256, 'resource_id', p_resource_id,
+    'resource_state', p_resource_state, 'message_number', p_message_number))) -> 0
+$$;
+
 -- The receiver: one call checks the channel and marks the calendar, or changes nothing.
-select is(public.google_receive_notification('nope', 'x', 'res-a', 'exists', 2) ->> 'outcome',
+select is(pg_temp.receive('nope', 'x', 'res-a', 'exists', 2) ->> 'outcome',
   'unknown_channel', 'an unknown channel is ignored');
-select is(public.google_receive_notification('channel-a', 'forged', 'res-a', 'exists', 2) ->> 'outcome',
+select is(pg_temp.receive('channel-a', 'forged', 'res-a', 'exists', 2) ->> 'outcome',
   'forged', 'a token whose hash does not match is refused');
-select is(public.google_receive_notification('channel-a',
+select is(pg_temp.receive('channel-a',
   encode(extensions.digest('secret-a', 'sha256'), 'hex'), 'res-b', 'exists', 2) ->> 'outcome',
   'resource_mismatch', 'a notification for another resource is refused');
 select is((select last_message_number from public.calendar_webhook_channels where channel_id = 'channel-a'),
   null, 'refused notifications wrote nothing');
+
+-- A burst in one round trip: every notification gets its own answer, in the order sent.
+select is((select jsonb_agg(answer ->> 'outcome') from jsonb_array_elements(
+  public.google_receive_notifications(jsonb_build_array(
+    jsonb_build_object('channel_id', 'nope', 'token_sha256', 'x', 'resource_id', 'res-a',
+      'resource_state', 'exists', 'message_number', 3),
+    jsonb_build_object('channel_id', 'channel-a',
+      'token_sha256', encode(extensions.digest('secret-a', 'sha256'), 'hex'),
+      'resource_id', 'res-a', 'resource_state', 'exists', 'message_number', 3),
+    jsonb_build_object('channel_id', 'channel-a', 'token_sha256', 'forged',
+      'resource_id', 'res-a', 'resource_state', 'exists', 'message_number', 4),
+    jsonb_build_object('channel_id', 'a-before-the-others', 'token_sha256', 'x',
+      'resource_id', 'res-a', 'resource_state', 'exists', 'message_number', 5)))) as answer),
+  '["unknown_channel", "marked", "forged", "unknown_channel"]'::jsonb,
+  'a batch answers each notification at its own position');
+select is((select last_message_number from public.calendar_webhook_channels where channel_id = 'channel-a'),
+  3::bigint, 'only the valid notification of the batch wrote');
+select is(public.google_receive_notifications('[]'::jsonb), '[]'::jsonb,
+  'an empty batch answers an empty list');
+select throws_ok($$ select public.google_receive_notifications('{}'::jsonb) $$, '22023', null,
+  'a batch that is not a list is refused');
+select ok(not has_function_privilege('authenticated', 'public.google_receive_notifications(jsonb)',
+  'execute'), 'users cannot mark calendars either');
+-- (What health shows is written about once a second; the tests below start from a quiet channel.)
+update public.calendar_webhook_channels set last_message_number = null, last_notification_at = null
+  where channel_id = 'channel-a';
 
 -- Claim: one run at a time, a short lease that others take over when it runs out.
 select is((public.sync_claim((select connection_id from ids), 'a@example.test') ->> 'claimed'),
   'true', 'the first claim of a marked calendar wins');
 select is((select needs_sync from public.calendar_sync_state where calendar_id = 'a@example.test'),
   false, 'the claim cleared the mark');
-select is(public.google_receive_notification('channel-a',
+select is(pg_temp.receive('channel-a',
   encode(extensions.digest('secret-a', 'sha256'), 'hex'), 'res-a', 'exists', 40) ->> 'sync_running',
   'true', 'a notification during the run marks it and sees it running');
 select is((public.sync_claim((select connection_id from ids), 'a@example.test') ->> 'reason'),
   'running', 'a second claim while the lease holds gets nothing');
-select public.google_receive_notification('channel-a',
+select pg_temp.receive('channel-a',
   encode(extensions.digest('secret-a', 'sha256'), 'hex'), 'res-a', 'exists', 12);
 select is((select last_message_number from public.calendar_webhook_channels where channel_id = 'channel-a'),
   40::bigint, 'message numbers only move forward');

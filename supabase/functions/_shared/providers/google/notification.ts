@@ -1,12 +1,14 @@
 // Receiving a Google push notification. Google sends headers only; the receiver hashes the
-// presented channel token and makes ONE database call (google_receive_notification) that looks
+// presented channel token and makes ONE database call (google_receive_notifications) that looks
 // the channel up, checks the token's hash and the resource id, and durably marks the calendar
-// as needing a sync. The sync itself is left to background work, so Google gets its 2xx in
-// milliseconds. Unknown, replaced or stopped channels get a 2xx too (Google keeps sending for a
+// as needing a sync. Notifications an instance receives while that call is under way share the
+// next one (a burst costs one round trip per batch, not per notification; db/batched_call.ts).
+// The sync itself is left to background work, so Google gets its 2xx in milliseconds. Unknown, replaced or stopped channels get a 2xx too (Google keeps sending for a
 // while after channels.stop) and change nothing; a forged token or a wrong resource is a 401
 // that changes nothing; malformed headers are a 400.
 import { z } from "zod";
 import type { SupabaseClient } from "@supabase/supabase-js";
+import { batchedCall } from "../../db/batched_call.ts";
 import { rpc } from "../../db/client.ts";
 import { HttpError } from "../../http/errors.ts";
 import { sha256Hex } from "../../security/crypto.ts";
@@ -53,28 +55,56 @@ export type NotificationOutcome =
   | { kind: "acknowledged" }
   | { kind: "ignored"; reason: "unknown_channel" | "inactive_channel" };
 
+/** What google_receive_notification answers for one notification. */
+interface Received {
+  outcome:
+    | "unknown_channel"
+    | "forged"
+    | "resource_mismatch"
+    | "inactive"
+    | "acknowledged"
+    | "marked";
+  connection_id?: string;
+  calendar_id?: string;
+  sync_running?: boolean;
+  lease_remaining_ms?: number | null;
+}
+
+interface ReceivedItem {
+  channel_id: string;
+  token_sha256: string;
+  resource_id: string;
+  resource_state: NotificationHeaders["resourceState"];
+  message_number: number;
+}
+
+// One batcher per database client (a function instance has one). At most two round trips under
+// way: a notification waits for at most one batch ahead of its own.
+const RECEIVE_BATCH = { maxBatch: 200, maxInFlight: 2 };
+const receivers = new WeakMap<SupabaseClient, (item: ReceivedItem) => Promise<Received>>();
+
+function receiverFor(db: SupabaseClient) {
+  let receive = receivers.get(db);
+  if (!receive) {
+    receive = batchedCall<ReceivedItem, Received>(
+      (items) => rpc<Received[]>(db, "google_receive_notifications", { p_notifications: items }),
+      RECEIVE_BATCH,
+    );
+    receivers.set(db, receive);
+  }
+  return receive;
+}
+
 export async function receiveNotification(
   db: SupabaseClient,
   notification: NotificationHeaders,
 ): Promise<NotificationOutcome> {
-  const received = await rpc<{
-    outcome:
-      | "unknown_channel"
-      | "forged"
-      | "resource_mismatch"
-      | "inactive"
-      | "acknowledged"
-      | "marked";
-    connection_id?: string;
-    calendar_id?: string;
-    sync_running?: boolean;
-    lease_remaining_ms?: number | null;
-  }>(db, "google_receive_notification", {
-    p_channel_id: notification.channelId,
-    p_token_sha256: await sha256Hex(notification.channelToken ?? ""),
-    p_resource_id: notification.resourceId,
-    p_resource_state: notification.resourceState,
-    p_message_number: notification.messageNumber,
+  const received = await receiverFor(db)({
+    channel_id: notification.channelId,
+    token_sha256: await sha256Hex(notification.channelToken ?? ""),
+    resource_id: notification.resourceId,
+    resource_state: notification.resourceState,
+    message_number: notification.messageNumber,
   });
   switch (received.outcome) {
     case "forged":
