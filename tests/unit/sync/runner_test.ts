@@ -200,3 +200,38 @@ Deno.test("a calendar that keeps changing is left marked once the follow-up budg
   assert.equal(store.state(target).claim, null);
   assert.equal(store.state(target).needsSync, true, "the next trigger picks it up");
 });
+
+Deno.test("a storm's follow-ups are paced; a single change never waits", async () => {
+  const store = createMemorySyncStore({}, clock);
+  // Each run takes 40 ms and, for the first two, notifications marked the calendar meanwhile.
+  let elapsed = 0;
+  let marksLeft = 2;
+  const timed = { now: () => clock.now(), monotonic: () => elapsed };
+  store.onPageStored = () => {
+    elapsed += 40;
+    if (marksLeft-- > 0) store.mark(target);
+  };
+  const pauses: number[] = [];
+  const sleep = (ms: number) => {
+    pauses.push(ms);
+    elapsed += ms;
+    return Promise.resolve();
+  };
+  const google = new FakeGoogle(() => ({ items: [event("x", 1)], nextSyncToken: "s" }));
+  const storm = await syncCalendar(
+    { ...deps(store, google), clock: timed, sleep, followUpSpacingMs: 250 },
+    target,
+  );
+  assert.equal(storm.runs, 3, "one follow-up per run that was marked meanwhile");
+  assert.deepEqual(pauses, [210, 210], "each follow-up starts 250 ms after the run before it");
+  assert.equal(google.calls.length, 3);
+
+  store.mark(target);
+  pauses.length = 0;
+  const single = await syncCalendar(
+    { ...deps(store, google), clock: timed, sleep, followUpSpacingMs: 250 },
+    target,
+  );
+  assert.equal(single.runs, 1);
+  assert.deepEqual(pauses, [], "a change with no follow-up is synced at once");
+});

@@ -4,10 +4,11 @@
 // while the run makes progress (each stored page, and a heartbeat during long provider calls),
 // so a crashed run blocks the calendar for seconds, not minutes. The last page's store also
 // releases the claim and, if the calendar was marked meanwhile, hands back the follow-up's claim
-// (exactly one follow-up however many notifications arrived). A cursor the provider rejects
+// (exactly one follow-up however many notifications arrived); in a storm, follow-ups are paced
+// (followUpSpacingMs). A cursor the provider rejects
 // restarts as a full sync in a new generation, whose leftovers go when it completes.
 // Pure of I/O details: the store, the provider's strategy and the clock are injected.
-import { type Clock, systemClock } from "../clock.ts";
+import { type Clock, realSleep, type Sleep, systemClock } from "../clock.ts";
 import { describeError, ReauthRequiredError } from "../net/provider_error.ts";
 import type { SyncStore } from "./store.ts";
 import {
@@ -34,6 +35,16 @@ export interface SyncRunDependencies {
    * trigger or the minute sweep of stale marks.
    */
   followUpBudgetMs?: number;
+  /**
+   * A follow-up starts at least this long after the run before it started (ms; default 1 s).
+   * A bulk edit sends one notification per changed event; each run still reads every change
+   * since the last (the cursor), so pacing only bounds how often a storm lists: the mirror
+   * trails a storm by about a second, and one calendar cannot spend the user's Google quota
+   * (600 requests a minute) or the instance's CPU on a list per notification. A change that
+   * arrives while nothing runs is synced at once.
+   */
+  followUpSpacingMs?: number;
+  sleep?: Sleep;
 }
 
 export interface SyncSummary {
@@ -165,9 +176,20 @@ export async function syncCalendar(
   const strategy = await deps.strategy(first, target);
   const requestsBefore = strategy.requests();
   const followUpBudgetMs = deps.followUpBudgetMs ?? 60_000;
+  const followUpSpacingMs = Math.min(
+    deps.followUpSpacingMs ?? 1000,
+    (deps.leaseSeconds * 1000) / 3, // the held follow-up claim must outlive the pause
+  );
+  const sleep = deps.sleep ?? realSleep;
+  let runStarted: number | null = null;
   try {
     while (claim !== null) {
       const current: SyncClaim = claim;
+      if (runStarted !== null) {
+        const pause = runStarted + followUpSpacingMs - clock.monotonic();
+        if (pause > 0) await sleep(pause);
+      }
+      runStarted = clock.monotonic();
       summary.runs++;
       let followUp: SyncClaim | null;
       try {
