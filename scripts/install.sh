@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the stack and the tests need, and only what is missing:
-#   - Debian: PostgreSQL 15 with pg_cron and pgTAP, and pg_prove (as root; otherwise it prints
-#     the exact command to run);
+#   - Debian: PostgreSQL 15 with pg_cron and pgTAP, pg_prove, and nginx (the local gateway's
+#     front; as root; otherwise it prints the exact command to run);
 #   - npm (pinned in tools/package-lock.json): Deno 2.1 (the hosted Edge Runtime's version),
 #     the Supabase CLI, PostgREST 12, and esbuild with what it bundles into web/dist/;
 #   - the functions' npm dependencies into Deno's cache (pinned in deno.lock);
@@ -12,7 +12,7 @@ source "$(dirname "$0")/lib.sh"
 LOG_TAG=install
 
 apt_packages=(postgresql-15 postgresql-15-cron postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
-  chromium)
+  nginx-core chromium)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

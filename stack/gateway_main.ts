@@ -1,5 +1,6 @@
-// The gateway's own process: serves stack/gateway.ts on API_PORT, apart from the supervisor's
-// log pumping and every other part of the stack.
+// The gateway's own process: serves stack/gateway.ts on an internal port (nginx is in front of
+// it on API_PORT, stack/nginx.ts), apart from the supervisor's log pumping and every other part
+// of the stack.
 //
 //   deno run -A stack/gateway_main.ts <port>
 //

@@ -1,7 +1,8 @@
 // Runs everything of the local stack that is not PostgreSQL, the way `supabase start` +
 // `supabase functions serve` do with containers, each part in its own process: the provider
-// emulators, PostgREST 12, the pg_net stand-in worker, one Deno worker per Edge Function and the
-// gateway on API_PORT. Started and stopped by scripts/stack.sh.
+// emulators, PostgREST 12, the pg_net stand-in worker, one Deno worker per Edge Function, the
+// gateway (stack/gateway.ts) on an internal port and nginx in front of it on API_PORT
+// (stack/nginx.ts says which paths nginx serves itself). Started and stopped by scripts/stack.sh.
 //
 // Invariants:
 //   - $STATE_DIR/status.env appears once everything answers (a function that fails to boot does
@@ -10,18 +11,19 @@
 //     $STATE_DIR/pids/<name>.pid while it runs.
 //   - A crashed function worker is restarted on the same port at once, as the hosted runtime
 //     starts a new worker for the next request; the gateway holds requests for it meanwhile.
-//     PostgREST, the pg_net worker and the gateway are restarted too; an emulator crash (its
+//     PostgREST, the pg_net worker, the gateway and nginx are restarted too; an emulator crash (its
 //     state is in memory) stops the stack. Every exit is logged: `[supervisor] <name> exited
 //     (<code>); restarting`.
 //   - On SIGTERM: functions stop first and finish their EdgeRuntime.waitUntil work (which may
-//     still need the gateway, PostgREST and the emulators), then the pg_net worker, the gateway,
-//     PostgREST and the emulators. Signalling a child that already exited is not an error.
+//     still need the gateway, PostgREST and the emulators), then the pg_net worker, nginx, the
+//     gateway, PostgREST and the emulators. Signalling a child that already exited is not an error.
 import postgres from "postgres";
 import { parse as parseEnvFile } from "dotenv";
 import { signRoleKey } from "./keys.ts";
 import { readFunctionDefinitions } from "./function_config.ts";
 import { emulatorPort, emulatorSecrets, findEmulators } from "./emulators.ts";
 import type { GatewayConfig, GatewayUpdate } from "./gateway.ts";
+import { findNginx, nginxConfig } from "./nginx.ts";
 
 const env = (name: string, fallback?: string): string => {
   const value = Deno.env.get(name) ?? fallback;
@@ -188,8 +190,11 @@ let pgNet: Child | undefined;
 let gateway: Child | undefined;
 let gatewayWriter: WritableStreamDefaultWriter<Uint8Array> | undefined;
 let gatewayConfig: GatewayConfig | undefined;
+let gatewayOrigin: string | undefined;
+let nginx: Child | undefined;
+let nginxWritten = "";
 
-/** Keeps the gateway's view of an upstream, and tells the running gateway. */
+/** Keeps the gateway's view of an upstream, and tells the running gateway (and nginx). */
 function updateGateway(change: GatewayUpdate) {
   if (!gatewayConfig) return;
   if (change.kind === "postgrest") {
@@ -206,6 +211,13 @@ function updateGateway(change: GatewayUpdate) {
     }
   }
   gatewayWriter?.write(new TextEncoder().encode(`${JSON.stringify(change)}\n`)).catch(() => {});
+  // An upstream on a new port: nginx must not keep calling the old one (another process may
+  // take it). Meanwhile its requests are refused there and go through the gateway.
+  if ("origin" in change && change.origin) {
+    writeNginxConfig().then((changed) => {
+      if (changed) signal(nginx, "SIGHUP");
+    }).catch((error) => log(`nginx configuration not updated: ${error}`));
+  }
 }
 
 async function startEmulators(): Promise<Record<string, string>> {
@@ -229,10 +241,15 @@ async function startEmulators(): Promise<Record<string, string>> {
   return Object.fromEntries(Object.entries(urls).sort(([a], [b]) => a.localeCompare(b)));
 }
 
-/** Runs PostgREST, restarting it on the same port after a crash. Resolves once it is ready. */
+/**
+ * Runs PostgREST, restarting it after a crash on NEW ports: a restarted PostgREST listens before
+ * it has loaded its schema cache (it answers 503 meanwhile), so nothing may reach it before it
+ * is ready. nginx keeps calling the old port, is refused, and leaves the request to the gateway,
+ * which waits for "up" (with the new origin, which nginx then gets too). Resolves once ready.
+ */
 async function runPostgrest(): Promise<string> {
-  const port = freePort();
-  const adminPort = freePort();
+  let port = freePort();
+  let adminPort = freePort();
   const dbUrl = new URL(DB_URL);
   const start = async () => {
     postgrest = await spawn(
@@ -266,8 +283,11 @@ async function runPostgrest(): Promise<string> {
   const first = await start();
   keepRestarting("postgrest", first, async () => {
     updateGateway({ kind: "postgrest", state: "starting" });
+    const previous = port;
+    do port = freePort(); while (port === previous);
+    adminPort = freePort();
     const child = await start();
-    updateGateway({ kind: "postgrest", state: "up" });
+    updateGateway({ kind: "postgrest", state: "up", origin: `http://127.0.0.1:${port}` });
     return child;
   });
   return `http://127.0.0.1:${port}`;
@@ -288,11 +308,13 @@ async function runPgNet() {
 
 async function runGateway(config: GatewayConfig) {
   gatewayConfig = config;
+  const port = freePort();
+  gatewayOrigin = `http://127.0.0.1:${port}`;
   const start = async () => {
     const child = await spawn("gateway", DENO, [
       ...DENO_RUN,
       `${ROOT}/stack/gateway_main.ts`,
-      String(API_PORT),
+      String(port),
     ], { readyPattern: /\[gateway\] listening on/, stdin: "piped" });
     gateway = child;
     gatewayWriter = child.process.stdin.getWriter();
@@ -303,6 +325,54 @@ async function runGateway(config: GatewayConfig) {
     return child;
   };
   keepRestarting("gateway", await start(), start);
+}
+
+const NGINX_DIR = `${STATE_DIR}/nginx`;
+
+/** Writes nginx.conf for the current upstreams; true when it changed. */
+async function writeNginxConfig(): Promise<boolean> {
+  if (!gatewayConfig || !gatewayOrigin) return false;
+  const text = nginxConfig({
+    port: API_PORT,
+    gatewayOrigin,
+    postgrestOrigin: gatewayConfig.postgrest.origin,
+    openFunctions: gatewayConfig.functions.filter((fn) => !fn.verifyJwt)
+      .map((fn) => ({ name: fn.name, origin: fn.origin })),
+    apiKeys: gatewayConfig.apiKeys,
+    runDir: NGINX_DIR,
+  });
+  if (text === nginxWritten) return false;
+  await Deno.writeTextFile(`${NGINX_DIR}/nginx.conf.tmp`, text);
+  await Deno.rename(`${NGINX_DIR}/nginx.conf.tmp`, `${NGINX_DIR}/nginx.conf`);
+  nginxWritten = text;
+  return true;
+}
+
+/** nginx on API_PORT in front of the gateway; ready once /health answers through it. */
+async function runNginx() {
+  const binary = findNginx();
+  if (!binary) throw new Error("nginx is not installed (scripts/install.sh installs nginx-core)");
+  await Deno.mkdir(NGINX_DIR, { recursive: true });
+  const start = async () => {
+    await writeNginxConfig();
+    const child = await spawn("nginx", binary, [
+      "-e",
+      "stderr",
+      "-p",
+      NGINX_DIR,
+      "-c",
+      `${NGINX_DIR}/nginx.conf`,
+    ]);
+    nginx = child;
+    await Promise.race([
+      waitForHttp(`${API_URL}/health`, "nginx"),
+      child.exited.then((status) => {
+        throw new Error(`nginx exited (${status.code}); see ${LOG_DIR}/nginx.log`);
+      }),
+    ]);
+    return child;
+  };
+  keepRestarting("nginx", await start(), start);
 }
 
 /**
@@ -427,6 +497,9 @@ function stop(code = 0): Promise<never> {
     await exited(workers);
     signal(pgNet);
     await exited([pgNet]);
+    // nginx's graceful stop: requests in flight are answered, then it exits.
+    signal(nginx, "SIGQUIT");
+    await exited([nginx]);
     signal(gateway);
     await exited([gateway]);
     for (const child of running) signal(child);
@@ -487,6 +560,7 @@ async function main() {
     apiKeys: [keys.ANON_KEY, keys.SERVICE_ROLE_KEY],
     staticRoot: STATIC_ROOT,
   });
+  await runNginx();
   await Promise.all(
     definitions.map((definition) =>
       new Promise<void>((resolve) =>

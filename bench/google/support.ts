@@ -92,7 +92,7 @@ export function emulatorGoogleConfig(): GoogleConfig {
 }
 
 /**
- * CPU seconds used so far by each part of the local stack (pids/<name>.pid: the gateway,
+ * CPU seconds used so far by each part of the local stack (pids/<name>.pid: nginx, the gateway,
  * PostgREST, each function worker, the emulators, the pg_net worker), by PostgreSQL (the
  * postmaster, its live backends and those that exited) and by the `extra` processes (the
  * benchmark itself, a bare server). Two snapshots' difference says where a load's CPU went;
@@ -107,15 +107,21 @@ export async function stackCpuSnapshot(
   for await (const entry of Deno.readDir(`${stackStateDir()}/pids`)) {
     if (!entry.name.endsWith(".pid")) continue;
     const pid = Number((await Deno.readTextFile(`${stackStateDir()}/pids/${entry.name}`)).trim());
-    snapshot[entry.name.slice(0, -4)] = cpuSeconds(pid);
+    // With its children: nginx's work is done by its worker process.
+    snapshot[entry.name.slice(0, -4)] = withChildren(pid);
   }
   const [{ text }] = await sql`select pg_read_file('postmaster.pid') as text`;
   const postmaster = Number(String(text).split("\n")[0]);
-  snapshot.postgresql = cpuSeconds(postmaster, true) +
-    childPids(postmaster).map((pid) => cpuSeconds(pid)).filter(Number.isFinite)
-      .reduce((a, b) => a + b, 0);
+  snapshot.postgresql = withChildren(postmaster, true);
   for (const [name, pid] of Object.entries(extra)) snapshot[name] = cpuSeconds(pid);
   return snapshot;
+}
+
+/** A process's CPU seconds and its live children's (`exited`: its own exited children's too). */
+function withChildren(pid: number, exited = false): number {
+  return cpuSeconds(pid, exited) +
+    childPids(pid).map((child) => cpuSeconds(child)).filter(Number.isFinite)
+      .reduce((a, b) => a + b, 0);
 }
 
 /** after − before per part (parts that used less than 10 ms left out), largest first. */
