@@ -184,7 +184,7 @@ export async function control(
 
     case "GET /counters":
       return json({
-        counts: ctx.counters.snapshot(),
+        counts: ctx.counters.snapshot(url.searchParams.get("calendarId") ?? undefined),
         max_in_flight: ctx.counters.maxInFlightSnapshot(),
       });
     case "POST /counters/reset":

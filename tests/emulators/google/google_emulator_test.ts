@@ -650,6 +650,12 @@ Deno.test("faults: queued rules return Google error bodies; counters count every
     const counts = (await h.ctl("counters")).body.counts as Record<string, number>;
     assert.equal(counts["events.list"], 4);
     assert.equal(counts["events.insert"], 4);
+    // Per calendar, as the request named it: tests that share an emulator count only their own.
+    assert.deepEqual((await h.ctl("counters?calendarId=primary")).body.counts, {
+      "events.insert": 4,
+      "events.list": 4,
+    });
+    assert.deepEqual((await h.ctl("counters?calendarId=someone-else")).body.counts, {});
     await h.ctl("counters/reset", {});
     assert.deepEqual((await h.ctl("counters")).body.counts, {});
   });

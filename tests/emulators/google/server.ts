@@ -247,6 +247,16 @@ export function startGoogleEmulator(
     configure: (patch: Record<string, unknown>) => applyConfig(ctx.config, patch),
   };
 
+  /** The calendar a Calendar API path names, for per-calendar counters. */
+  const calendarOf = (path: string): string | undefined => {
+    const match = /^\/calendar\/v3\/calendars\/([^/]+)/.exec(path);
+    if (!match) return undefined;
+    try {
+      return decodeURIComponent(match[1]);
+    } catch {
+      return undefined;
+    }
+  };
   const sleepTimers = new Set<number>();
   const handler = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
@@ -254,7 +264,7 @@ export function startGoogleEmulator(
       if (url.pathname.startsWith("/__emulator/")) return await control(ctx, hooks, req, url);
       const r = route(req.method, url.pathname);
       const op = r?.op ?? "unknown";
-      ctx.counters.inc(op);
+      ctx.counters.inc(op, calendarOf(url.pathname));
       ctx.counters.enter(op);
       try {
         if (ctx.faults.latencyMs > 0) {

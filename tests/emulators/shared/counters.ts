@@ -9,11 +9,18 @@ export function sortedCounts(map: Map<string, number>): Record<string, number> {
 
 export class Counters {
   #counts = new Map<string, number>();
+  /** Per scope (e.g. a calendar id): requests per operation. */
+  #scoped = new Map<string, Map<string, number>>();
   #inFlight = new Map<string, number>();
   #maxInFlight = new Map<string, number>();
 
-  inc(op: string): void {
+  /** Counts one request of `op`, and also under `scope` when the request names one. */
+  inc(op: string, scope?: string): void {
     this.#counts.set(op, (this.#counts.get(op) ?? 0) + 1);
+    if (scope === undefined) return;
+    let counts = this.#scoped.get(scope);
+    if (!counts) this.#scoped.set(scope, counts = new Map());
+    counts.set(op, (counts.get(op) ?? 0) + 1);
   }
 
   /** Marks a request as being served. */
@@ -31,9 +38,10 @@ export class Counters {
     return this.#counts.get(op) ?? 0;
   }
 
-  /** Requests per operation, sorted by operation. */
-  snapshot(): Record<string, number> {
-    return sortedCounts(this.#counts);
+  /** Requests per operation, sorted by operation; only those under `scope` when given. */
+  snapshot(scope?: string): Record<string, number> {
+    if (scope === undefined) return sortedCounts(this.#counts);
+    return sortedCounts(this.#scoped.get(scope) ?? new Map());
   }
 
   maxInFlightSnapshot(): Record<string, number> {
@@ -42,6 +50,7 @@ export class Counters {
 
   reset(): void {
     this.#counts.clear();
+    this.#scoped.clear();
     this.#maxInFlight.clear();
   }
 }
