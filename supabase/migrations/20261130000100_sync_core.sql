@@ -1015,6 +1015,7 @@ language plpgsql volatile set search_path to '' as $$
 declare
   v_now timestamptz := public.app_now();
   v_judged jsonb;
+  v_heard record;
   v_marks jsonb;
 begin
   if jsonb_typeof(p_notifications) is distinct from 'array' then
@@ -1035,12 +1036,18 @@ begin
       'message_number', (n.value ->> 'message_number')::bigint) order by n.position), '[]')
     into v_judged
     from jsonb_array_elements(p_notifications) with ordinality as n(value, position)
-    left join public.calendar_webhook_channels c
-      on c.channel_id = n.value ->> 'channel_id' and c.provider = 'google';
+    -- One index lookup per notification: LIMIT keeps the planner from flattening this into a
+    -- join that hashes every channel (channel_id is unique).
+    left join lateral (
+      select * from public.calendar_webhook_channels c
+      where c.channel_id = n.value ->> 'channel_id' and c.provider = 'google'
+      limit 1
+    ) c on true;
 
-  -- The channel rows: a pending channel learns its resource id; what health shows (the last
-  -- notification) is kept to the second, so a burst writes a channel about once a second.
-  with heard as (
+  -- The channel rows, each once and in id order (one update by primary key each): a pending
+  -- channel learns its resource id; what health shows (the last notification) is kept to the
+  -- second, so a burst writes a channel about once a second.
+  for v_heard in
     select (j ->> 'channel')::uuid as id, bool_or(j ->> 'outcome' = 'marked') as marked,
       max((j ->> 'message_number')::bigint) filter (where j ->> 'outcome' = 'marked')
         as message_number,
@@ -1048,22 +1055,19 @@ begin
     from jsonb_array_elements(v_judged) j
     where j ->> 'outcome' in ('marked', 'acknowledged')
     group by 1
-  ),
-  due as (
-    select h.* from heard h join public.calendar_webhook_channels c on c.id = h.id
-    where c.resource_id is null or (h.marked and (c.last_notification_at is null
-      or c.last_notification_at < v_now - interval '1 second'))
-    order by h.id
-    for update of c
-  )
-  update public.calendar_webhook_channels c
-    set resource_id = coalesce(c.resource_id, d.resource_id),
-        last_message_number = case when d.marked
-          then greatest(coalesce(c.last_message_number, 0), d.message_number)
-          else c.last_message_number end,
-        last_notification_at = case when d.marked then v_now else c.last_notification_at end
-    from due d
-    where c.id = d.id;
+    order by 1
+  loop
+    update public.calendar_webhook_channels c
+      set resource_id = coalesce(c.resource_id, v_heard.resource_id),
+          last_message_number = case when v_heard.marked
+            then greatest(coalesce(c.last_message_number, 0), v_heard.message_number)
+            else c.last_message_number end,
+          last_notification_at = case when v_heard.marked then v_now
+            else c.last_notification_at end
+      where c.id = v_heard.id
+        and (c.resource_id is null or (v_heard.marked and (c.last_notification_at is null
+          or c.last_notification_at < v_now - interval '1 second')));
+  end loop;
 
   -- Each calendar once, in a fixed order.
   select coalesce(jsonb_object_agg(t.connection_id || '/' || t.calendar_id,
