@@ -1,5 +1,5 @@
 // supabase-js for functions: the service client (bypasses RLS; used only after the caller has
-// been authenticated; never persists or refreshes a session) and ONE way to call a SQL function
+// been authenticated; it has no session of its own) and ONE way to call a SQL function
 // that turns a PostgREST error into a DbError carrying the SQLSTATE, which the HTTP layer maps
 // (P0002 → 404, 22023 → 400; see http/errors.ts).
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
@@ -8,8 +8,12 @@ import type { Config } from "../config.ts";
 let serviceClient: SupabaseClient | undefined;
 
 export function createServiceClient(config: Config): SupabaseClient {
-  serviceClient ??= createClient(config.SUPABASE_URL, config.SUPABASE_SERVICE_ROLE_KEY, {
-    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+  // `accessToken`: every request carries the service key as it is. Without it, supabase-js
+  // asks its auth client for a session (behind a lock) before each request, for a client that
+  // never signs in.
+  const serviceKey = config.SUPABASE_SERVICE_ROLE_KEY;
+  serviceClient ??= createClient(config.SUPABASE_URL, serviceKey, {
+    accessToken: () => Promise.resolve(serviceKey),
     db: { schema: "public" },
   });
   return serviceClient;

@@ -3,7 +3,7 @@
 // HMAC-SHA256 digests (channel tokens, webhook signatures), random tokens, and constant-time
 // comparison. Encodings come from node:buffer; comparison from node:crypto's timingSafeEqual.
 import { Buffer } from "node:buffer";
-import { timingSafeEqual as nodeTimingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual as nodeTimingSafeEqual } from "node:crypto";
 
 const VERSION = "v1";
 const encoder = new TextEncoder();
@@ -63,8 +63,13 @@ export async function openSecret(
   return new TextDecoder().decode(plaintext);
 }
 
-export async function sha256Hex(value: string): Promise<string> {
-  return Buffer.from(await crypto.subtle.digest("SHA-256", encoder.encode(value))).toString("hex");
+/**
+ * Hex SHA-256 of a text. node:crypto hashes in the calling thread: Web Crypto's digest is
+ * handed to a worker thread and back, which costs more than hashing a token (the receiver
+ * hashes one per notification).
+ */
+export function sha256Hex(value: string): Promise<string> {
+  return Promise.resolve(createHash("sha256").update(value, "utf8").digest("hex"));
 }
 
 /** Hex HMAC-SHA256 of `message` (bytes or text) keyed with `key` (webhook signatures). */

@@ -78,9 +78,10 @@ interface ReceivedItem {
   message_number: number;
 }
 
-// One batcher per database client (a function instance has one). At most two round trips under
-// way: a notification waits for at most one batch ahead of its own.
-const RECEIVE_BATCH = { maxBatch: 200, maxInFlight: 2 };
+// One batcher per database client (a function instance has one). One round trip under way at a
+// time: a notification waits for at most the batch ahead of its own, and a burst fills the next
+// batch meanwhile (measured: fewer, larger batches beat two in flight on PostgREST's CPU).
+const RECEIVE_BATCH = { maxBatch: 200, maxInFlight: 1 };
 const receivers = new WeakMap<SupabaseClient, (item: ReceivedItem) => Promise<Received>>();
 
 function receiverFor(db: SupabaseClient) {
