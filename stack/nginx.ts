@@ -47,9 +47,10 @@ export interface NginxConfigOptions {
 // A function may run for the hosted wall clock (400 s on paid plans); the Deno gateway waits
 // as long.
 const UPSTREAM_TIMEOUT = "400s";
-// Below the ~30 s after which Deno.serve and PostgREST (warp) close idle keep-alive
-// connections, so nginx never sends a request on a connection its upstream is closing.
-const UPSTREAM_IDLE_TIMEOUT = "4s";
+// Well below the 30 s after which PostgREST (warp) closes an idle keep-alive connection, so
+// nginx does not send a request on a connection its upstream is closing; long enough that
+// webhooks a few seconds apart reuse their connection.
+const UPSTREAM_IDLE_TIMEOUT = "15s";
 const REST_CORS_ORIGIN = 'add_header access-control-allow-origin "*" always;';
 
 /** The headers every proxied request carries: nginx inherits none once a location sets one. */

@@ -264,6 +264,9 @@ async function runPostgrest(): Promise<string> {
           PGRST_DB_ANON_ROLE: "anon",
           PGRST_DB_MAX_ROWS: "1000",
           PGRST_DB_POOL: "20",
+          // Every function call carries the same service-role JWT: validate it once, not per
+          // request (~0.1 ms of PostgREST's CPU each).
+          PGRST_JWT_CACHE_MAX_LIFETIME: "3600",
           PGRST_JWT_SECRET: JWT_SECRET,
           PGRST_SERVER_HOST: "127.0.0.1",
           PGRST_SERVER_PORT: String(port),
