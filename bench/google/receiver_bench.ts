@@ -8,12 +8,15 @@
  *    throughput ≥ 0.5× the baseline's and ≥ 1,000 notifications/s). One user connected through
  *    `setup-calendar-webhook` (real channel, real token). N valid `exists` notifications with
  *    increasing message numbers are fired at `$API_URL/functions/v1/google-calendar-webhook`
- *    (gateway → function worker → ONE google_receive_notification call through PostgREST; the
- *    sync in the background), C at a time, then the same load at bare_receiver_server.ts (a bare
- *    `Deno.serve` making ONE statement: the same indexed channel lookup + a durable mark; no
- *    gateway). Same load generator, same process, same headers; each phase starts once the
- *    previous one's background syncs have settled. The CPU each part of the stack used during
- *    each phase is printed beside (Linux /proc), to show where the time goes.
+ *    (nginx → function worker → ONE google_receive_notifications call through PostgREST, shared
+ *    with the notifications the worker holds at that moment; the sync in the background), C at
+ *    a time, and the same load at bare_receiver_server.ts (a bare `Deno.serve` making ONE
+ *    statement per notification: the same indexed channel lookup + a durable mark; no
+ *    gateway). Same load generator, same process, same headers; after warm-up requests to both,
+ *    the two sides alternate in ROUNDS rounds (so a slow moment of a shared machine falls on
+ *    both), and each project round ends once its background syncs have settled. The CPU each
+ *    part of the stack used during each side's rounds is printed beside (Linux /proc), to show
+ *    where the time goes.
  * 2. After the load: the background syncs coalesce (events.list calls vs notifications, at most
  *    one list call in flight) and the mirror matches the emulator, including events seeded
  *    silently before the load that only the benchmark's notifications could bring in.
@@ -30,7 +33,7 @@
  *    marked? (A sync call runs follow-ups for 60 s at most (runner.ts followUpBudgetMs) and then
  *    leaves the calendar marked for the next trigger, which may be the stale-mark sweep.)
  *
- * Env knobs: BENCH_RECEIVER_N (2000), BENCH_RECEIVER_N_SEQUENTIAL (400, used at C=1),
+ * Env knobs: BENCH_RECEIVER_N (2000), BENCH_RECEIVER_N_SEQUENTIAL (1000, used at C=1),
  * BENCH_RECEIVER_CONCURRENCY ("1,32"), BENCH_PROPAGATION_CHANGES (20 per condition),
  * BENCH_PROPAGATION_LATENCY_MS (150), BENCH_BURSTS (6).
  */
@@ -57,13 +60,17 @@ import {
 
 const N = Number(Deno.env.get("BENCH_RECEIVER_N") ?? 2000);
 /** Sequential requests are slow on the local stack; fewer still give a stable p99. */
-const N_SEQUENTIAL = Math.min(N, Number(Deno.env.get("BENCH_RECEIVER_N_SEQUENTIAL") ?? 400));
+const N_SEQUENTIAL = Math.min(N, Number(Deno.env.get("BENCH_RECEIVER_N_SEQUENTIAL") ?? 1000));
 const CONCURRENCY = (Deno.env.get("BENCH_RECEIVER_CONCURRENCY") ?? "1,32").split(",").map(Number);
 const CHANGES = Number(Deno.env.get("BENCH_PROPAGATION_CHANGES") ?? 20);
 const LATENCY_MS = Number(Deno.env.get("BENCH_PROPAGATION_LATENCY_MS") ?? 150);
 const BURSTS = Number(Deno.env.get("BENCH_BURSTS") ?? 6);
 const BURST_LATENCY_MS = 100;
-const WARMUP = 50;
+const WARMUP = 300;
+// Each concurrency level alternates project and baseline this many times, each round after a
+// few unmeasured requests to its side.
+const ROUNDS = 4;
+const ROUND_WARMUP = 32;
 const POLL_MS = 5;
 const VISIBLE_TIMEOUT_MS = 10_000;
 
@@ -81,6 +88,13 @@ interface LoadResult {
   latencies: number[];
   ms: number;
   failed: number;
+}
+
+/** Adds one round's requests to a side's totals. */
+function merge(into: LoadResult, round: LoadResult) {
+  into.latencies.push(...round.latencies);
+  into.ms += round.ms;
+  into.failed += round.failed;
 }
 
 /** N POSTs, C at a time; latency per request includes reading the (small) response body. */
@@ -296,10 +310,12 @@ async function main() {
 
     console.log(
       `Receiver: ${int(N)} valid 'exists' notifications per concurrency level ` +
-        `(${int(N_SEQUENTIAL)} at C=1, ${WARMUP} warm-up requests first). ` +
-        `project = gateway → google-calendar-webhook (one google_receive_notification call ` +
-        `through PostgREST; the sync in waitUntil); baseline = bare Deno.serve, one statement ` +
-        `(indexed channel lookup + durable mark) through postgres (pool 4), no gateway\n`,
+        `(${int(N_SEQUENTIAL)} at C=1, ${WARMUP} warm-up requests to each side first, then ` +
+        `${ROUNDS} alternating rounds). project = nginx → google-calendar-webhook (one ` +
+        `google_receive_notifications call through PostgREST for the notifications the worker ` +
+        `holds at once; the sync in waitUntil); baseline = bare Deno.serve, one statement per ` +
+        `notification (indexed channel lookup + durable mark) through postgres (pool 4), no ` +
+        `gateway\n`,
     );
     const phases: [string, number][] = [];
     let phaseStarted = performance.now();
@@ -315,24 +331,41 @@ async function main() {
     for (const c of CONCURRENCY) {
       const n = c === 1 ? N_SEQUENTIAL : N;
       await fire(receiverUrl, WARMUP, c, notifier.headers);
-      await waitForSyncsToEnd(sql, connectionId);
-      const projectBefore = await stackCpuSnapshot(sql, extra);
-      const project = await fire(receiverUrl, n, c, notifier.headers);
-      // The background syncs these notifications caused are part of their cost.
-      const settled = await waitForSyncsToEnd(sql, connectionId);
-      if (settled.leftMarked) leftMarked.push(c);
-      const projectAfter = await stackCpuSnapshot(sql, extra);
       await fire(bare.url, WARMUP, c, notifier.headers);
-      const baselineBefore = await stackCpuSnapshot(sql, extra);
-      const baseline = await fire(bare.url, n, c, notifier.headers);
-      const baselineAfter = await stackCpuSnapshot(sql, extra);
-      notifications += WARMUP + n;
+      await waitForSyncsToEnd(sql, connectionId);
+      // Interleaved rounds, so that a slow moment of a shared machine falls on both sides.
+      const project: LoadResult = { latencies: [], ms: 0, failed: 0 };
+      const baseline: LoadResult = { latencies: [], ms: 0, failed: 0 };
+      const projectCpu = new Map<string, number>();
+      const baselineCpu = new Map<string, number>();
+      const addCpu = (into: Map<string, number>, delta: [string, number][]) => {
+        for (const [name, seconds] of delta) into.set(name, (into.get(name) ?? 0) + seconds);
+      };
+      for (let round = 0; round < ROUNDS; round++) {
+        const share = Math.floor(n / ROUNDS) + (round < n % ROUNDS ? 1 : 0);
+        // Pooled connections may have closed while the other side ran: open them again first.
+        await fire(receiverUrl, ROUND_WARMUP, c, notifier.headers);
+        await waitForSyncsToEnd(sql, connectionId);
+        const projectBefore = await stackCpuSnapshot(sql, extra);
+        merge(project, await fire(receiverUrl, share, c, notifier.headers));
+        // The background syncs these notifications caused are part of their cost.
+        const settled = await waitForSyncsToEnd(sql, connectionId);
+        if (settled.leftMarked && !leftMarked.includes(c)) leftMarked.push(c);
+        const projectAfter = await stackCpuSnapshot(sql, extra);
+        await fire(bare.url, ROUND_WARMUP, c, notifier.headers);
+        const baselineBefore = await stackCpuSnapshot(sql, extra);
+        merge(baseline, await fire(bare.url, share, c, notifier.headers));
+        const baselineAfter = await stackCpuSnapshot(sql, extra);
+        if (projectBefore && projectAfter && baselineBefore && baselineAfter) {
+          addCpu(projectCpu, cpuDelta(projectBefore, projectAfter));
+          addCpu(baselineCpu, cpuDelta(baselineBefore, baselineAfter));
+        }
+      }
+      notifications += WARMUP + ROUNDS * ROUND_WARMUP + n;
       loads.set(c, { project, baseline, n });
-      if (projectBefore && projectAfter && baselineBefore && baselineAfter) {
-        cpu.set(c, {
-          project: cpuDelta(projectBefore, projectAfter),
-          baseline: cpuDelta(baselineBefore, baselineAfter),
-        });
+      if (projectCpu.size > 0) {
+        const sorted = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]);
+        cpu.set(c, { project: sorted(projectCpu), baseline: sorted(baselineCpu) });
       }
       if (project.failed + baseline.failed > 0) {
         console.error(`C=${c}: ${project.failed} project / ${baseline.failed} baseline failures`);
