@@ -40,7 +40,12 @@ export interface NginxConfigOptions {
   apiKeys: string[];
   /** A folder for nginx's pid and temporary files. */
   runDir: string;
-  /** Run nginx's worker as this user (only when started as root; see nginxUser). */
+  /**
+   * The user nginx's worker runs as. Started as root, nginx would otherwise switch its worker
+   * to `nobody`, which cannot write temporary files under a state folder only root may enter
+   * (a stack in a `mktemp -d` checkout); null leaves nginx's default (the invoking user when
+   * not root).
+   */
   user?: string | null;
 }
 
@@ -99,6 +104,9 @@ export function nginxConfig(options: NginxConfigOptions): string {
     if (functionNames.has(fn.name)) throw new Error(`function ${fn.name} listed twice`);
     functionNames.add(fn.name);
   }
+  if (options.user && !/^[a-z_][a-z0-9_-]*$/.test(options.user)) {
+    throw new Error(`unexpected user ${options.user}`);
+  }
   const run = options.runDir.replace(/\/+$/, "");
   if (!/^\/[A-Za-z0-9._/-]+$/.test(run)) throw new Error(`unexpected run folder ${run}`);
   const keys = options.apiKeys.map((key) => `    ${quoted(key)} 1;`).join("\n");
@@ -125,8 +133,12 @@ http {
   fastcgi_temp_path ${run}/fastcgi;
   uwsgi_temp_path ${run}/uwsgi;
   scgi_temp_path ${run}/scgi;
-  # Sizes are the Deno gateway's and the upstreams' business, as before.
+  # Sizes are the Deno gateway's and the upstreams' business, as before. Bodies up to the size
+  # the Deno gateway buffers (a page of 2,500 events is ~1 MB) stay in memory, and answers are
+  # passed on as the client reads them rather than spooled to disk.
   client_max_body_size 0;
+  client_body_buffer_size 4m;
+  proxy_max_temp_file_size 0;
   proxy_http_version 1.1;
   proxy_connect_timeout 2s;
   proxy_read_timeout ${UPSTREAM_TIMEOUT};

@@ -343,6 +343,7 @@ async function writeNginxConfig(): Promise<boolean> {
       .map((fn) => ({ name: fn.name, origin: fn.origin })),
     apiKeys: gatewayConfig.apiKeys,
     runDir: NGINX_DIR,
+    user: Deno.uid() === 0 ? "root" : null,
   });
   if (text === nginxWritten) return false;
   await Deno.writeTextFile(`${NGINX_DIR}/nginx.conf.tmp`, text);

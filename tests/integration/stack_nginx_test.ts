@@ -23,7 +23,8 @@ Deno.test({
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "stack-nginx-" });
     try {
-      await Deno.writeTextFile(`${dir}/nginx.conf`, nginxConfig(sample(dir)));
+      const user = Deno.uid() === 0 ? "root" : null;
+      await Deno.writeTextFile(`${dir}/nginx.conf`, nginxConfig({ ...sample(dir), user }));
       const checked = await new Deno.Command(NGINX!, {
         args: ["-t", "-q", "-e", "stderr", "-p", dir, "-c", `${dir}/nginx.conf`],
         stdout: "piped",
@@ -38,6 +39,7 @@ Deno.test({
       { ...sample("/tmp/x"), postgrestOrigin: "http://127.0.0.1:3/elsewhere" },
       { ...sample("/tmp/x"), apiKeys: ['key"; return 200; #'] },
       { ...sample("/tmp/x; user root"), apiKeys: [] },
+      { ...sample("/tmp/x"), user: "root; daemon on" },
     ];
     for (const options of refused) assert.throws(() => nginxConfig(options));
   },
