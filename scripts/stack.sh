@@ -75,11 +75,29 @@ CONF
   fi
 }
 
+# Until the first release migrations are edited in place, and the CLI never applies a version
+# twice: a database that applied an older text of a migration would run new functions against
+# an old schema. So the stack records what it applied and refuses to start on a changed file.
+MIGRATIONS_RECORD="$PG_HOME/applied-migrations.sha256"
+
+refuse_changed_migrations() {
+  [ -f "$MIGRATIONS_RECORD" ] || return 0
+  local changed
+  changed=$(cd "$STACK_PROJECT_DIR/supabase/migrations" &&
+    { sha256sum --quiet -c "$MIGRATIONS_RECORD" 2>/dev/null || true; } |
+    sed -n 's/: FAILED.*//p' | tr '\n' ' ')
+  [ -z "$changed" ] || die "migrations changed since this stack's database applied them: ${changed}" \
+    "— run \`make wipe API_PORT=$API_PORT DB_PORT=$DB_PORT\` (deletes its local data) and start again"
+}
+
 apply_schema() {
+  refuse_changed_migrations
   log "applying the platform schema"
   PGPASSWORD=postgres psql -q -X -v ON_ERROR_STOP=1 "$DB_URL" -f "$ROOT/stack/sql/platform.sql" >/dev/null
   log "applying migrations with the Supabase CLI"
   (cd "$STACK_PROJECT_DIR" && supabase migration up --db-url "$DB_URL" --include-all --yes 2>&1) | sed 's/^/  /' >&2
+  (cd "$STACK_PROJECT_DIR/supabase/migrations" &&
+    find . -maxdepth 1 -name '*.sql' -print0 | sort -z | xargs -0 -r sha256sum >"$MIGRATIONS_RECORD")
 }
 
 cmd_start() {

@@ -1,7 +1,9 @@
 // A second local stack on other ports runs beside the one the tests use, and `stop` leaves no
-// process of it behind (checked by its process group and its ports).
+// process of it behind (checked by its process group and its ports); a stack whose database
+// applied an older text of a migration refuses to start.
 import assert from "node:assert/strict";
 import { stack } from "../../devkit/stack.ts";
+import { startPrivateStack, writeTestProject } from "../../stack/private_stack.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -69,5 +71,36 @@ Deno.test("a second stack on other ports works beside the first, and stop leaves
     await health.body?.cancel();
   } finally {
     await stackCommand("wipe", env);
+  }
+});
+
+Deno.test("a stack whose database applied an older text of a migration refuses to start, naming it", async () => {
+  const project = await Deno.makeTempDir({ prefix: "stack-migrations-project-" });
+  const migration = "20250101000000_probe";
+  const probe = (answer: string) =>
+    `create or replace function public.stack_probe() returns text language sql as $$ select '${answer}' $$;`;
+  await writeTestProject(project, {
+    functions: { open: { verifyJwt: false, source: `Deno.serve(() => new Response("ok"));` } },
+    migrations: { [migration]: probe("first") },
+  });
+  const privateStack = await startPrivateStack({
+    STACK_PROJECT_DIR: project,
+    STACK_EMULATORS: "off",
+  });
+  try {
+    assert.equal((await privateStack.command("stop")).code, 0);
+    const file = `${project}/supabase/migrations/${migration}.sql`;
+    await Deno.writeTextFile(file, probe("edited in place"));
+    const refused = await privateStack.command("start");
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, new RegExp(`${migration}\\.sql`));
+    assert.match(refused.stderr, /make wipe/);
+
+    await Deno.writeTextFile(file, probe("first"));
+    const started = await privateStack.command("start");
+    assert.equal(started.code, 0, started.stderr);
+  } finally {
+    await privateStack.wipe();
+    await Deno.remove(project, { recursive: true });
   }
 });
