@@ -18,7 +18,16 @@ import {
 } from "../../devkit/google.ts";
 
 export type Sql = ReturnType<typeof connectDb>;
-export { fmt, int, latencyColumns, median, percentile, ratio, table } from "../support.ts";
+export {
+  cpuSeconds,
+  fmt,
+  int,
+  latencyColumns,
+  median,
+  percentile,
+  ratio,
+  table,
+} from "../support.ts";
 import { childPids, cpuSeconds } from "../support.ts";
 
 export function serviceClient(): SupabaseClient {
