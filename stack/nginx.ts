@@ -78,7 +78,7 @@ function mapBucketSize(keys: string[]): number {
   return size;
 }
 
-/** A name nginx accepts for an upstream block and a value it takes literally in a map. */
+/** A name nginx accepts for an upstream block (function names may hold dashes). */
 const upstreamName = (name: string) => `fn_${name.replace(/[^A-Za-z0-9_]/g, "_")}`;
 
 function quoted(value: string): string {
