@@ -178,6 +178,22 @@ export function cpuSeconds(pid: number, reapedChildren = false): number {
   }
 }
 
+/**
+ * CPU ticks of the whole machine so far, and how many of them the hypervisor gave to other
+ * guests (steal; Linux /proc/stat). Null when /proc cannot be read.
+ */
+export function machineTicks(): { total: number; steal: number } | null {
+  try {
+    const cpu = Deno.readTextFileSync("/proc/stat").split("\n")[0].trim().split(/\s+/).slice(1)
+      .map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is already in user).
+    const total = cpu.slice(0, 8).reduce((a, b) => a + b, 0);
+    return { total, steal: cpu[7] ?? 0 };
+  } catch {
+    return null;
+  }
+}
+
 /** The pids of a process's live children (Linux). */
 export function childPids(pid: number): number[] {
   try {

@@ -51,6 +51,7 @@ import {
   fmt,
   int,
   latencyColumns,
+  machineTicks,
   percentile,
   readCounters,
   resetCounters,
@@ -70,8 +71,8 @@ const BURST_LATENCY_MS = 100;
 const WARMUP = 300;
 // Each concurrency level alternates project and baseline this many times, each round after a
 // few unmeasured requests to its side.
-const ROUNDS = 4;
-const ROUND_WARMUP = 32;
+const ROUNDS = 10;
+const ROUND_WARMUP = 16;
 const LOAD_GENERATOR = "bench (load generator)";
 const POLL_MS = 5;
 const VISIBLE_TIMEOUT_MS = 10_000;
@@ -90,6 +91,8 @@ interface LoadResult {
   latencies: number[];
   ms: number;
   failed: number;
+  /** The machine's CPU ticks while the load ran, and the part the hypervisor stole. */
+  ticks?: { total: number; steal: number };
 }
 
 /** Adds one round's requests to a side's totals. */
@@ -97,6 +100,11 @@ function merge(into: LoadResult, round: LoadResult) {
   into.latencies.push(...round.latencies);
   into.ms += round.ms;
   into.failed += round.failed;
+  if (round.ticks) {
+    into.ticks ??= { total: 0, steal: 0 };
+    into.ticks.total += round.ticks.total;
+    into.ticks.steal += round.ticks.steal;
+  }
 }
 
 /** N POSTs, C at a time; latency per request includes reading the (small) response body. */
@@ -123,9 +131,15 @@ async function fire(
       latencies.push(performance.now() - started);
     }
   };
+  const ticksBefore = machineTicks();
   const started = performance.now();
   await Promise.all(Array.from({ length: concurrency }, worker));
-  return { latencies, ms: performance.now() - started, failed };
+  const ms = performance.now() - started;
+  const ticksAfter = machineTicks();
+  const ticks = ticksBefore && ticksAfter
+    ? { total: ticksAfter.total - ticksBefore.total, steal: ticksAfter.steal - ticksBefore.steal }
+    : undefined;
+  return { latencies, ms, failed, ticks };
 }
 
 interface BareServer {
@@ -409,6 +423,15 @@ async function main() {
       ["C", "requests", "server", "p50 ms", "p95 ms", "p99 ms", "max ms", "notifications/s"],
       rows,
     ));
+    const stolen = (r: LoadResult) =>
+      r.ticks && r.ticks.total > 0 ? `${fmt((100 * r.ticks.steal) / r.ticks.total, 1)} %` : "?";
+    console.log(
+      `CPU time the hypervisor gave to other guests while each side ran (a shared VM; a slow ` +
+        `moment skews the side it falls on): ` +
+        [...loads].map(([c, { project, baseline }]) =>
+          `C=${c} project ${stolen(project)}, baseline ${stolen(baseline)}`
+        ).join("; "),
+    );
 
     for (const [c, parts] of cpu) {
       const n = loads.get(c)!.n;

@@ -23,6 +23,7 @@ export {
   fmt,
   int,
   latencyColumns,
+  machineTicks,
   median,
   percentile,
   ratio,
