@@ -3,9 +3,10 @@
 // the channel up, checks the token's hash and the resource id, and durably marks the calendar
 // as needing a sync. Notifications an instance receives while that call is under way share the
 // next one (a burst costs one round trip per batch, not per notification; db/batched_call.ts).
-// The sync itself is left to background work, so Google gets its 2xx in milliseconds. Unknown, replaced or stopped channels get a 2xx too (Google keeps sending for a
-// while after channels.stop) and change nothing; a forged token or a wrong resource is a 401
-// that changes nothing; malformed headers are a 400.
+// The sync itself is left to background work, so Google gets its 2xx in milliseconds. Unknown,
+// replaced or stopped channels get a 2xx too (Google keeps sending for a while after
+// channels.stop) and change nothing; a forged token or a wrong resource is a 401 that changes
+// nothing; malformed headers are a 400.
 import { z } from "zod";
 import type { SupabaseClient } from "@supabase/supabase-js";
 import { batchedCall } from "../../db/batched_call.ts";
