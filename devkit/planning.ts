@@ -1,9 +1,6 @@
 // Planning helpers shared by tests, the demo and the benchmarks: a user planned around the
 // clock (so a test can place sessions and meetings at any hour), and the "re-plan" button.
-import { callFunction, type FunctionAnswer, type TestUser } from "./stack.ts";
-import type { connectDb } from "./stack.ts";
-
-type Sql = ReturnType<typeof connectDb>;
+import { callFunction, type FunctionAnswer, type Sql, type TestUser } from "./stack.ts";
 
 const ALL_DAY = [{ start: "00:00", end: "24:00" }];
 

@@ -49,6 +49,9 @@ export function connectDb() {
   return postgres(stack.dbUrl, { max: 4, onnotice: () => {} });
 }
 
+/** A connection from connectDb. */
+export type Sql = ReturnType<typeof connectDb>;
+
 export interface TestUser {
   id: string;
   email: string;
@@ -57,7 +60,7 @@ export interface TestUser {
 
 /** Creates a user in auth.users (as Supabase Auth would) and signs an access token for them. */
 export async function createUser(
-  sql: ReturnType<typeof connectDb>,
+  sql: Sql,
   label = "user",
 ): Promise<TestUser> {
   const id = crypto.randomUUID();

@@ -3,13 +3,7 @@
 // bench/support.ts, re-exported here).
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import type { GoogleConfig } from "../../supabase/functions/_shared/providers/google/mod.ts";
-import {
-  type connectDb,
-  createUser,
-  stack,
-  stackStateDir,
-  type TestUser,
-} from "../../devkit/stack.ts";
+import { createUser, type Sql, stack, stackStateDir, type TestUser } from "../../devkit/stack.ts";
 import {
   createGoogleAccount,
   emulator,
@@ -17,7 +11,7 @@ import {
   seedEvents,
 } from "../../devkit/google.ts";
 
-export type Sql = ReturnType<typeof connectDb>;
+export type { Sql };
 export {
   cpuSeconds,
   fmt,

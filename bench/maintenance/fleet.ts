@@ -17,9 +17,9 @@ import {
   inParallel,
 } from "../../devkit/google.ts";
 import { sha256Hex } from "../../supabase/functions/_shared/security/crypto.ts";
-import { type connectDb, createUser, stack, type TestUser } from "../../devkit/stack.ts";
+import { createUser, type Sql, stack, type TestUser } from "../../devkit/stack.ts";
 
-export type Sql = ReturnType<typeof connectDb>;
+export type { Sql };
 
 export interface FleetUser {
   user: TestUser;

@@ -3,10 +3,10 @@
 // tests/integration/schedule_after_calendar_change_test.ts and write_back_test.ts do), their
 // blocks, and waiting until nothing of theirs is running.
 import { connectGoogle, createGoogleAccount, type GoogleAccount } from "../../devkit/google.ts";
-import { type connectDb, createUser, stack, type TestUser } from "../../devkit/stack.ts";
+import { createUser, type Sql, stack, type TestUser } from "../../devkit/stack.ts";
 import { planAroundTheClock, replan as replanAsUser } from "../../devkit/planning.ts";
 
-export type Sql = ReturnType<typeof connectDb>;
+export type { Sql };
 
 export interface Planner {
   user: TestUser;

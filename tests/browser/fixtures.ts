@@ -2,7 +2,7 @@
 // hours every day (so the plan lands within the week whenever the tests run), optionally a
 // Google calendar and a Calendly account connected, all through the real doors (emulators,
 // setup-calendar-webhook). Also the client as such a user gets it.
-import { type connectDb, createUser, stack, type TestUser } from "../../devkit/stack.ts";
+import { createUser, type Sql, stack, type TestUser } from "../../devkit/stack.ts";
 import {
   calendarApi,
   connectGoogle,
@@ -16,7 +16,7 @@ import {
 } from "../../devkit/calendly.ts";
 import { type CalendarSyncClient, createCalendarSyncClient } from "../../web/client/mod.ts";
 
-export type Sql = ReturnType<typeof connectDb>;
+export type { Sql };
 
 export const HOUR = 3_600_000;
 

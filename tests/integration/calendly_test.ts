@@ -8,6 +8,7 @@ import {
   createUser,
   eventually,
   rest,
+  type Sql,
   stack,
 } from "../../devkit/stack.ts";
 import {
@@ -20,7 +21,6 @@ import {
 import { hmacSha256Hex } from "../../supabase/functions/_shared/security/crypto.ts";
 import { planAroundTheClock } from "../../devkit/planning.ts";
 
-type Sql = ReturnType<typeof connectDb>;
 const HOUR = 3_600_000;
 
 async function connected(sql: Sql, label: string) {

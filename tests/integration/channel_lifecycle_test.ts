@@ -19,6 +19,7 @@ import {
   connectDb,
   createUser,
   eventually,
+  type Sql,
   stack,
   stackPartPid,
   type TestUser,
@@ -45,8 +46,6 @@ import {
   untilCalendarsSettle,
   withCronJobPaused,
 } from "../../devkit/google.ts";
-
-type Sql = ReturnType<typeof connectDb>;
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

@@ -7,14 +7,13 @@ import {
   connectDb,
   createUser,
   eventually,
+  type Sql,
   stack,
   type TestUser,
 } from "../../devkit/stack.ts";
 import { planAroundTheClock, replan } from "../../devkit/planning.ts";
 import { connectGoogle, createGoogleAccount, emulator, seedEvents } from "../../devkit/google.ts";
 import { calendly, connectCalendly, createCalendlyAccount } from "../../devkit/calendly.ts";
-
-type Sql = ReturnType<typeof connectDb>;
 
 function disconnect(token: string, connectionId: string) {
   return callFunction("disconnect-calendar", token, { connection_id: connectionId });

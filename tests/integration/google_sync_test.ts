@@ -1,7 +1,7 @@
 // Google Calendar push sync end to end: the Google emulator, the gateway, the functions and the
 // database, as a user's calendar changes.
 import assert from "node:assert/strict";
-import { connectDb, createUser, eventually, stack } from "../../devkit/stack.ts";
+import { connectDb, createUser, eventually, type Sql, stack } from "../../devkit/stack.ts";
 import {
   calendarApi,
   connectGoogle,
@@ -11,8 +11,6 @@ import {
   mirrorMatchesTruth,
   seedEvents,
 } from "../../devkit/google.ts";
-
-type Sql = ReturnType<typeof connectDb>;
 
 async function connectedUser(sql: Sql, events: number) {
   const user = await createUser(sql, "google");

@@ -9,13 +9,12 @@ import {
   connectDb,
   createUser,
   eventually,
+  type Sql,
   stack,
   type TestUser,
 } from "../../devkit/stack.ts";
 import { connectGoogle, createGoogleAccount, emulator } from "../../devkit/google.ts";
 import { signUserToken } from "../../stack/keys.ts";
-
-type Sql = ReturnType<typeof connectDb>;
 
 async function moveDatabaseClock(sql: Sql, seconds: number) {
   await sql`update public.app_clock set offset_interval = make_interval(secs => ${seconds})`;

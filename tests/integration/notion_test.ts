@@ -10,6 +10,7 @@ import {
   connectDb,
   createUser,
   eventually,
+  type Sql,
   stack,
   type TestUser,
 } from "../../devkit/stack.ts";
@@ -28,7 +29,6 @@ import {
 import { hmacSha256Hex, sha256Hex } from "../../supabase/functions/_shared/security/crypto.ts";
 import { planAroundTheClock } from "../../devkit/planning.ts";
 
-type Sql = ReturnType<typeof connectDb>;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const at = (ms: number) => new Date(ms).toISOString();

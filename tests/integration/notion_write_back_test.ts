@@ -9,6 +9,7 @@ import {
   connectDb,
   createUser,
   eventually,
+  type Sql,
   type TestUser,
 } from "../../devkit/stack.ts";
 import {
@@ -21,7 +22,6 @@ import {
 } from "../../devkit/notion.ts";
 import { planAroundTheClock, replan } from "../../devkit/planning.ts";
 
-type Sql = ReturnType<typeof connectDb>;
 const HOUR = 3_600_000;
 
 interface Planner {

@@ -2,9 +2,14 @@
 // session it hits, identical input writes nothing, who may call it, bad input, the cron
 // roll-forward, and concurrent calls for one user.
 import assert from "node:assert/strict";
-import { connectDb, createUser, eventually, stack, type TestUser } from "../../devkit/stack.ts";
-
-type Sql = ReturnType<typeof connectDb>;
+import {
+  connectDb,
+  createUser,
+  eventually,
+  type Sql,
+  stack,
+  type TestUser,
+} from "../../devkit/stack.ts";
 
 async function call(
   body: unknown,

@@ -9,6 +9,7 @@ import {
   createUser,
   eventually,
   rest,
+  type Sql,
   stack,
   type TestUser,
 } from "../../devkit/stack.ts";
@@ -21,7 +22,6 @@ import {
 } from "../../devkit/google.ts";
 import { planAroundTheClock, replan } from "../../devkit/planning.ts";
 
-type Sql = ReturnType<typeof connectDb>;
 const HOUR = 3_600_000;
 
 interface Planner {
