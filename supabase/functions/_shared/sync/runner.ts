@@ -5,8 +5,8 @@
 // so a crashed run blocks the calendar for seconds, not minutes. The last page's store also
 // releases the claim and, if the calendar was marked meanwhile, hands back the follow-up's claim
 // (exactly one follow-up however many notifications arrived); in a storm, follow-ups are paced
-// (followUpSpacingMs). A cursor the provider rejects
-// restarts as a full sync in a new generation, whose leftovers go when it completes.
+// (followUpSpacingMs). A cursor the provider rejects restarts as a full sync in a new
+// generation, whose leftovers go when it completes.
 // Pure of I/O details: the store, the provider's strategy and the clock are injected.
 import { type Clock, realSleep, type Sleep, systemClock } from "../clock.ts";
 import { describeError, ReauthRequiredError } from "../net/provider_error.ts";
@@ -44,6 +44,7 @@ export interface SyncRunDependencies {
    * arrives while nothing runs is synced at once.
    */
   followUpSpacingMs?: number;
+  /** How the pause between follow-ups waits (tests pass one that only records it). */
   sleep?: Sleep;
 }
 

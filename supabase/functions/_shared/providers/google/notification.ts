@@ -56,7 +56,7 @@ export type NotificationOutcome =
   | { kind: "acknowledged" }
   | { kind: "ignored"; reason: "unknown_channel" | "inactive_channel" };
 
-/** What google_receive_notification answers for one notification. */
+/** What google_receive_notifications answers for one notification, at its position. */
 interface Received {
   outcome:
     | "unknown_channel"
