@@ -1,11 +1,13 @@
 // The composition root: the one place the bundle's parts are wired together for a function
-// instance (configuration, the service database client, the clock, the stores, the provider
-// adapters, and the sync runner that re-plans a user in-process when busy time changed).
+// instance (configuration, the service database client and the direct connection, the clock,
+// the stores, the provider adapters, and the sync runner that re-plans a user in-process when
+// busy time changed).
 // Handlers call `services()` and hand its parts to jobs; jobs never build their own.
 import type { SupabaseClient } from "@supabase/supabase-js";
 import { type Clock, systemClock } from "./clock.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { createServiceClient } from "./db/client.ts";
+import { createDirectSql, type DirectSql } from "./db/direct_sql.ts";
 import { describeError } from "./net/provider_error.ts";
 import { type RecalcDeps, recalculateUser } from "./planning/recalculate.ts";
 import type { ScheduleStore } from "./planning/store.ts";
@@ -25,6 +27,11 @@ export interface Services {
   clock: Clock;
   syncStore: SyncStore;
   scheduleStore: ScheduleStore;
+  /**
+   * The direct database connection, opened on first use (only the Google receiver uses it); null
+   * when SUPABASE_DB_URL is unset or GOOGLE_RECEIVER_DIRECT_DB is false.
+   */
+  directSql(): DirectSql | null;
 }
 
 let instance: Services | undefined;
@@ -33,12 +40,17 @@ export function services(): Services {
   if (!instance) {
     const config = loadConfig();
     const db = createServiceClient(config);
+    let direct: DirectSql | undefined;
     instance = {
       config,
       db,
       clock: systemClock,
       syncStore: createPostgrestSyncStore(db),
       scheduleStore: createPostgrestScheduleStore(db),
+      directSql: () => {
+        if (!config.SUPABASE_DB_URL || !config.GOOGLE_RECEIVER_DIRECT_DB) return null;
+        return direct ??= createDirectSql(config.SUPABASE_DB_URL);
+      },
     };
   }
   return instance;

@@ -1,6 +1,7 @@
 // Receives Google Calendar push notifications (header-only POSTs from Google's push service).
-// Answers within milliseconds: one database call checks the channel and durably marks the
-// calendar as needing sync, and the sync itself runs in the background. verify_jwt = false:
+// Answers within milliseconds: one database call (over the direct connection when the instance
+// has one) checks the channel and durably marks the calendar as needing sync, and the sync
+// itself runs in the background. verify_jwt = false:
 // Google sends no Supabase JWT; the per-channel secret token authenticates each message.
 import { handle, json, requireMethod } from "../_shared/http/handler.ts";
 import { runInBackground } from "../_shared/http/background.ts";
@@ -15,7 +16,7 @@ Deno.serve(handle("google-calendar-webhook", async (request) => {
   requireMethod(request, "POST");
   const notification = parseNotificationHeaders(request.headers);
   const s = services();
-  const outcome = await receiveNotification(s.db, notification);
+  const outcome = await receiveNotification(s, notification);
   // A running sync sees the mark when it stores its last page and runs the follow-up itself;
   // if it died, the calendar is taken over when its lease ends.
   if (outcome.kind === "marked" && !outcome.syncRunning) {

@@ -3,14 +3,21 @@
 // the channel up, checks the token's hash and the resource id, and durably marks the calendar
 // as needing a sync. Notifications an instance receives while that call is under way share the
 // next one (a burst costs one round trip per batch, not per notification; db/batched_call.ts).
+// The call goes over the direct connection (db/direct_sql.ts: one database round trip instead
+// of a Data API transaction's four) and through the Data API while that connection is
+// unavailable (db/fallback.ts); running it twice is harmless (a mark is a mark).
 // The sync itself is left to background work, so Google gets its 2xx in milliseconds. Unknown,
 // replaced or stopped channels get a 2xx too (Google keeps sending for a while after
 // channels.stop) and change nothing; a forged token or a wrong resource is a 401 that changes
 // nothing; malformed headers are a 400.
 import { z } from "zod";
 import type { SupabaseClient } from "@supabase/supabase-js";
+import type { Clock } from "../../clock.ts";
 import { batchedCall } from "../../db/batched_call.ts";
 import { rpc } from "../../db/client.ts";
+import { type DirectSql, isDirectConnectionUnavailable } from "../../db/direct_sql.ts";
+import { withFallback } from "../../db/fallback.ts";
+import { describeError } from "../../net/provider_error.ts";
 import { HttpError } from "../../http/errors.ts";
 import { sha256Hex } from "../../security/crypto.ts";
 import type { SyncTarget } from "../../sync/types.ts";
@@ -71,37 +78,74 @@ interface Received {
   lease_remaining_ms?: number | null;
 }
 
-interface ReceivedItem {
+type ReceivedItem = {
   channel_id: string;
   token_sha256: string;
   resource_id: string;
   resource_state: NotificationHeaders["resourceState"];
   message_number: number;
+};
+
+/** What the receiver needs from the instance (services.ts). */
+export interface ReceiverDeps {
+  /** The Data API client. */
+  db: SupabaseClient;
+  /** The direct connection, or null when the instance has none. */
+  directSql(): DirectSql | null;
+  clock: Clock;
 }
 
-// One batcher per database client (a function instance has one). One round trip under way at a
-// time: a notification waits for at most the batch ahead of its own, and a burst fills the next
-// batch meanwhile (measured: fewer, larger batches beat two in flight on PostgREST's CPU).
+// One round trip under way at a time: a notification waits for at most the batch ahead of its
+// own, and a burst fills the next batch meanwhile (measured: fewer, larger batches beat two in
+// flight on PostgREST's CPU, and the direct connection is a single one).
 const RECEIVE_BATCH = { maxBatch: 200, maxInFlight: 1 };
-const receivers = new WeakMap<SupabaseClient, (item: ReceivedItem) => Promise<Received>>();
+// After the direct connection failed, notifications go through the Data API this long before
+// it is tried again: the Data API serves them fully (about a millisecond slower each), while a
+// database out of connections must not be asked once per notification, and an unreachable
+// address costs the notification that finds out up to the connect timeout (3 s).
+const DIRECT_PAUSE_MS = 5 * 60_000;
 
-function receiverFor(db: SupabaseClient) {
-  let receive = receivers.get(db);
+/** One call for a batch of notifications, each answered at its position. */
+function receiveCall(deps: ReceiverDeps): (items: ReceivedItem[]) => Promise<Received[]> {
+  const viaDataApi = (items: ReceivedItem[]) =>
+    rpc<Received[]>(deps.db, "google_receive_notifications", { p_notifications: items });
+  const sql = deps.directSql();
+  if (!sql) return viaDataApi;
+  const direct = async (items: ReceivedItem[]) => {
+    const [row] = await sql`select public.google_receive_notifications(${sql.json(items)})
+      as answers`;
+    return row.answers as Received[];
+  };
+  return withFallback(direct, viaDataApi, {
+    isUnavailable: isDirectConnectionUnavailable,
+    pauseMs: DIRECT_PAUSE_MS,
+    clock: deps.clock,
+    onUnavailable: (error) =>
+      console.warn(
+        `[google-calendar-webhook] the direct database connection is unavailable ` +
+          `(${describeError(error)}); notifications go through the Data API for the next ` +
+          `${DIRECT_PAUSE_MS / 1000} s`,
+      ),
+  });
+}
+
+// One batcher per instance (its services are created once).
+const receivers = new WeakMap<ReceiverDeps, (item: ReceivedItem) => Promise<Received>>();
+
+function receiverFor(deps: ReceiverDeps) {
+  let receive = receivers.get(deps);
   if (!receive) {
-    receive = batchedCall<ReceivedItem, Received>(
-      (items) => rpc<Received[]>(db, "google_receive_notifications", { p_notifications: items }),
-      RECEIVE_BATCH,
-    );
-    receivers.set(db, receive);
+    receive = batchedCall<ReceivedItem, Received>(receiveCall(deps), RECEIVE_BATCH);
+    receivers.set(deps, receive);
   }
   return receive;
 }
 
 export async function receiveNotification(
-  db: SupabaseClient,
+  deps: ReceiverDeps,
   notification: NotificationHeaders,
 ): Promise<NotificationOutcome> {
-  const received = await receiverFor(db)({
+  const received = await receiverFor(deps)({
     channel_id: notification.channelId,
     token_sha256: await sha256Hex(notification.channelToken ?? ""),
     resource_id: notification.resourceId,
