@@ -55,8 +55,12 @@ export function table(header: string[], rows: string[][]): string {
 // ---------------------------------------------------------------------------------------------
 // Database round trips, counted where they land.
 
-/** One request PostgREST served: its HTTP method and path (`/rpc/<function>` or `/<table>`). */
-export interface PostgrestRequest {
+/**
+ * One database request: a request PostgREST served (its HTTP method and path: `/rpc/<function>`
+ * or `/<table>`), or a statement on the functions' direct connection (method `DIRECT`, path
+ * `/rpc/<function>` of the SQL function it calls).
+ */
+export interface DatabaseRequest {
   method: string;
   path: string;
 }
@@ -69,26 +73,31 @@ type SuperuserSql = {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Counts the requests PostgREST serves, from PostgreSQL's own statement log. Every PostgREST
- * request is one transaction that first sets `request.method` and `request.path` with
- * set_config(); with `log_statement = 'all'` PostgreSQL logs that statement with its parameters.
- * So the count is what the database itself saw from every caller (the Edge Functions included),
- * and nothing of the product is wrapped, patched or re-implemented for it. The functions reach
- * the database only through PostgREST (supabase-js), so one request = one database round trip.
+ * Counts the requests the Edge Functions make of the database, from PostgreSQL's own statement
+ * log. Every PostgREST request is one transaction that first sets `request.method` and
+ * `request.path` with set_config(); with `log_statement = 'all'` PostgreSQL logs that statement
+ * with its parameters. The one direct connection (the Google receiver's, db/direct_sql.ts) is
+ * told apart by its application name, which the counter adds to each log line while it counts.
+ * So the count is what the database itself saw, and nothing of the product is wrapped, patched
+ * or re-implemented for it: one request = one database round trip from a function.
  *
  * Logging every statement slows the database down: count only around the flows being counted,
  * never while timing. `log_statement` is set with ALTER SYSTEM (it must reach PostgREST's
  * pooled sessions, which a per-role setting would not) and reset by `stop()`; the log is read
  * with pg_read_file, so it needs a superuser connection (the local stack's DB_URL is one).
  */
-export class PostgrestRequestCounter {
+/** The direct connection's application_name (supabase/functions/_shared/db/direct_sql.ts). */
+const DIRECT_APPLICATION_NAME = "edge-function-direct";
+const LOG_LINE_PREFIX = "%m [%p] app=%a ";
+
+export class DatabaseRequestCounter {
   private constructor(
     private readonly sql: SuperuserSql,
     private readonly logPath: string,
     private readonly offset: number,
   ) {}
 
-  static async start(sql: SuperuserSql): Promise<PostgrestRequestCounter> {
+  static async start(sql: SuperuserSql): Promise<DatabaseRequestCounter> {
     // The local stack starts PostgreSQL with `pg_ctl -l <its folder>/postgres.log`, next to the
     // data directory (scripts/stack.sh).
     const [{ dir }] = await sql.unsafe(`select current_setting('data_directory') as dir`);
@@ -98,16 +107,18 @@ export class PostgrestRequestCounter {
     );
     if (size === null) throw new Error(`PostgreSQL's log is not at ${logPath}`);
     await sql.unsafe(`alter system set log_statement = 'all'`);
+    await sql.unsafe(`alter system set log_line_prefix = '${LOG_LINE_PREFIX}'`);
     await sql.unsafe(`select pg_reload_conf()`);
     // Backends pick the new setting up at their next command after the postmaster's SIGHUP.
     await sleep(300);
-    return new PostgrestRequestCounter(sql, logPath, Number(size));
+    return new DatabaseRequestCounter(sql, logPath, Number(size));
   }
 
-  /** Stops logging and returns every PostgREST request since start(), in log order. */
-  async stop(): Promise<PostgrestRequest[]> {
+  /** Stops logging and returns every database request since start(), in log order. */
+  async stop(): Promise<DatabaseRequest[]> {
     await sleep(100);
     await this.sql.unsafe(`alter system reset log_statement`);
+    await this.sql.unsafe(`alter system reset log_line_prefix`);
     await this.sql.unsafe(`select pg_reload_conf()`);
     await sleep(300);
     const path = this.logPath.replaceAll("'", "''");
@@ -115,19 +126,29 @@ export class PostgrestRequestCounter {
       `select pg_read_file('${path}', ${this.offset},
         greatest((pg_stat_file('${path}')).size - ${this.offset}, 0)) as text`,
     );
-    return parsePostgrestRequests(String(text ?? ""));
+    return parseDatabaseRequests(String(text ?? ""));
   }
 }
 
 /**
  * The requests in a stretch of PostgreSQL's log written with `log_statement = 'all'`: each
  * PostgREST transaction's `set_config('request.method', $m, true), set_config('request.path',
- * $p, true)` statement, followed by its `DETAIL:  parameters: $1 = '…', …` line.
+ * $p, true)` statement, followed by its `DETAIL:  parameters: $1 = '…', …` line; and each
+ * statement the direct connection executed (`app=<its name> LOG:  execute <name>: select
+ * public.<function>(`).
  */
-export function parsePostgrestRequests(log: string): PostgrestRequest[] {
-  const requests: PostgrestRequest[] = [];
+export function parseDatabaseRequests(log: string): DatabaseRequest[] {
+  const requests: DatabaseRequest[] = [];
   const lines = log.split("\n");
+  const direct = new RegExp(
+    `app=${DIRECT_APPLICATION_NAME} LOG:  execute [^:]*: select public\\.(\\w+)\\(`,
+  );
   for (let i = 0; i < lines.length; i++) {
+    const call = direct.exec(lines[i]);
+    if (call) {
+      requests.push({ method: "DIRECT", path: `/rpc/${call[1]}` });
+      continue;
+    }
     const statement =
       /set_config\('request\.method', \$(\d+), true\).*set_config\('request\.path', \$(\d+), true\)/
         .exec(lines[i]);
@@ -146,7 +167,7 @@ export function parsePostgrestRequests(log: string): PostgrestRequest[] {
 }
 
 /** How many requests of each `METHOD path`, most frequent first. */
-export function countRequests(requests: PostgrestRequest[]): [string, number][] {
+export function countRequests(requests: DatabaseRequest[]): [string, number][] {
   const counts = new Map<string, number>();
   for (const { method, path } of requests) {
     const key = `${method} ${path}`;

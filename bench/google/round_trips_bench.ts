@@ -5,9 +5,10 @@
  * because a count differs from the claim (a difference is printed as a FINDING).
  *
  * How the counts are taken (nothing of the product is wrapped or changed):
- *   - database: every request PostgREST serves, read back from PostgreSQL's own statement log
- *     (bench/support.ts PostgrestRequestCounter). The Edge Functions reach the database only
- *     through PostgREST, so a request is a round trip; the path names the SQL function.
+ *   - database: every request PostgREST serves and every statement on the receiver's direct
+ *     connection, read back from PostgreSQL's own statement log (bench/support.ts
+ *     DatabaseRequestCounter). Each is one round trip from a function; its path names the SQL
+ *     function.
  *   - Google: the emulator's request counters (GET /__emulator/counters), minus the writes the
  *     bench itself makes to cause the changes.
  * The flows, one at a time, each waited for until nothing runs (a user with 4 sessions planned
@@ -23,7 +24,7 @@
  */
 import { accountAccessToken, channelNotifier } from "../../devkit/google.ts";
 import { connectDb, stack } from "../../devkit/stack.ts";
-import { countRequests, type PostgrestRequest, PostgrestRequestCounter } from "../support.ts";
+import { countRequests, type DatabaseRequest, DatabaseRequestCounter } from "../support.ts";
 import { fmt, readCounters, resetCounters, table } from "./support.ts";
 import {
   blocksOf,
@@ -41,7 +42,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 type Flow = "notification" | "sync" | "token refresh" | "plan" | "other";
 
 /** Which flow a PostgREST request belongs to, by the SQL function it calls. */
-function flowOf(request: PostgrestRequest): Flow {
+function flowOf(request: DatabaseRequest): Flow {
   const name = request.path.replace(/^\/rpc\//, "");
   if (name.startsWith("google_receive_notification")) return "notification";
   if (/^connection_\w*token_refresh$/.test(name)) return "token refresh";
@@ -51,7 +52,7 @@ function flowOf(request: PostgrestRequest): Flow {
 }
 
 interface Measured {
-  requests: PostgrestRequest[];
+  requests: DatabaseRequest[];
   google: Record<string, number>;
 }
 
@@ -62,8 +63,8 @@ async function measure(
   work: () => Promise<void>,
 ): Promise<Measured> {
   await resetCounters();
-  const counter = await PostgrestRequestCounter.start(sql);
-  let requests: PostgrestRequest[] = [];
+  const counter = await DatabaseRequestCounter.start(sql);
+  let requests: DatabaseRequest[] = [];
   try {
     await work();
   } finally {
@@ -98,12 +99,14 @@ async function lastSynced(sql: Sql, planner: Planner): Promise<Date> {
 }
 
 /** Per instance: the total, and "sync_claim 1.0, sync_store_page 1.0" by SQL function. */
-function perInstance(requests: PostgrestRequest[], instances: number) {
+function perInstance(requests: DatabaseRequest[], instances: number) {
   return {
     total: fmt(requests.length / instances, 1),
     detail:
       countRequests(requests).map(([key, n]) =>
-        `${key.replace(/^POST \/rpc\//, "")} ${fmt(n / instances, 1)}`
+        `${key.replace(/^POST \/rpc\//, "").replace(/^DIRECT \/rpc\/(.*)/, "$1 (direct)")} ${
+          fmt(n / instances, 1)
+        }`
       ).join(", ") || "none",
   };
 }
@@ -241,8 +244,8 @@ async function main() {
     ];
     console.log(
       `Round trips per instance (${REPEATS} instances of each flow, one at a time). Database: ` +
-        `PostgREST requests read back from PostgreSQL's statement log; Google: the emulator's ` +
-        `request counters minus the bench's own writes.\n`,
+        `PostgREST requests and direct statements read back from PostgreSQL's statement log; ` +
+        `Google: the emulator's request counters minus the bench's own writes.\n`,
     );
     console.log(table(
       ["flow", "run", "DB round trips", "README", "Google requests", "README"],

@@ -37,10 +37,10 @@ import {
 import { connectDb, stack } from "../../devkit/stack.ts";
 import {
   countRequests,
+  DatabaseRequestCounter,
   fmt,
   int,
   median,
-  PostgrestRequestCounter,
   ratio,
   table,
 } from "../support.ts";
@@ -181,7 +181,7 @@ async function assertRenewed(sql: Sql, fleet: Fleet, who: string) {
  * PostgreSQL's statement log.
  */
 async function countRoundTrips(sql: Sql, run: () => Promise<number>) {
-  const counter = await PostgrestRequestCounter.start(sql);
+  const counter = await DatabaseRequestCounter.start(sql);
   let requests;
   let calendars = 0;
   try {
