@@ -30,7 +30,7 @@ function fakeDirectSql(behaviour: { error?: Error }) {
   const sql = ((strings: TemplateStringsArray, ...values: { value: unknown; type: number }[]) => {
     statements.push({ text: strings.join("$"), items: values[0].value });
     if (behaviour.error) return Promise.reject(behaviour.error);
-    return Promise.resolve([{ answers: [marked] }]);
+    return Promise.resolve([{ answers: (values[0].value as unknown[]).map(() => marked) }]);
   }) as unknown as DirectSql;
   // As postgres.js marks a value to be sent as jsonb (oid 3802).
   sql.json = ((value: unknown) => ({ value, type: 3802 })) as unknown as DirectSql["json"];
@@ -103,4 +103,24 @@ Deno.test("a refused direct connection: the same notification is received throug
   assert.equal(api.requests.length, 2);
   assert.equal(warnings.length, 1);
   assert.match(warnings[0], /direct database connection is unavailable/);
+});
+
+Deno.test("a batch's notifications for a calendar no sync holds: the first starts its sync, the others are served by it", async () => {
+  const direct = fakeDirectSql({});
+  const receiver = deps(direct.sql, fakeDataApi().db);
+  // The first goes out alone (nothing under way); the next two share the second batch.
+  const outcomes = await Promise.all(
+    [1, 2, 3].map((n) => receiveNotification(receiver, { ...notification, messageNumber: n })),
+  );
+  assert.deepEqual(direct.statements.map((s) => (s.items as unknown[]).length), [1, 2]);
+  assert.deepEqual(
+    outcomes.map((o) => o.kind === "marked" && o.syncRunning),
+    [false, false, true],
+    "one sync start per calendar per batch",
+  );
+  assert.deepEqual(outcomes.map((o) => o.kind === "marked" && o.leaseRemainingMs), [
+    null,
+    null,
+    null,
+  ], "nothing to take over: no run holds the calendar");
 });

@@ -56,6 +56,10 @@ export type NotificationOutcome =
   | {
     kind: "marked";
     target: SyncTarget;
+    /**
+     * Whether a sync already serves the mark: one that holds the calendar (it runs the follow-up
+     * itself), or the one another notification of the same batch starts.
+     */
     syncRunning: boolean;
     /** While a run holds the calendar: how long its lease still holds (ms). */
     leaseRemainingMs: number | null;
@@ -107,6 +111,30 @@ const DIRECT_PAUSE_MS = 5 * 60_000;
 
 /** One call for a batch of notifications, each answered at its position. */
 function receiveCall(deps: ReceiverDeps): (items: ReceivedItem[]) => Promise<Received[]> {
+  const call = databaseCall(deps);
+  return async (items) => oneSyncStartPerCalendar(await call(items));
+}
+
+/**
+ * A batch's notifications for a calendar no sync holds all come back "marked, no sync running".
+ * Only the first starts the sync; the others are served by it as by a running one (its claim
+ * comes after the batch's marks). Without this, each would start a sync whose claim all but one
+ * lose: a wasted round trip per notification in a burst.
+ */
+function oneSyncStartPerCalendar(answers: Received[]): Received[] {
+  const starting = new Set<string>();
+  return answers.map((answer) => {
+    if (answer.outcome !== "marked" || answer.sync_running) return answer;
+    const calendar = `${answer.connection_id}\u0000${answer.calendar_id}`;
+    if (!starting.has(calendar)) {
+      starting.add(calendar);
+      return answer;
+    }
+    return { ...answer, sync_running: true, lease_remaining_ms: null };
+  });
+}
+
+function databaseCall(deps: ReceiverDeps): (items: ReceivedItem[]) => Promise<Received[]> {
   const viaDataApi = (items: ReceivedItem[]) =>
     rpc<Received[]>(deps.db, "google_receive_notifications", { p_notifications: items });
   const sql = deps.directSql();
