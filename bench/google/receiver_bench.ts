@@ -33,7 +33,7 @@
  *    marked? (A sync call runs follow-ups for 60 s at most (runner.ts followUpBudgetMs) and then
  *    leaves the calendar marked for the next trigger, which may be the stale-mark sweep.)
  *
- * Env knobs: BENCH_RECEIVER_N (2000), BENCH_RECEIVER_N_SEQUENTIAL (1000, used at C=1),
+ * Env knobs: BENCH_RECEIVER_N (2000), BENCH_RECEIVER_N_SEQUENTIAL (3000, used at C=1),
  * BENCH_RECEIVER_CONCURRENCY ("1,32"), BENCH_PROPAGATION_CHANGES (20 per condition),
  * BENCH_PROPAGATION_LATENCY_MS (150), BENCH_BURSTS (6).
  */
@@ -61,8 +61,12 @@ import {
 } from "./support.ts";
 
 const N = Number(Deno.env.get("BENCH_RECEIVER_N") ?? 2000);
-/** Sequential requests are slow on the local stack; fewer still give a stable p99. */
-const N_SEQUENTIAL = Math.min(N, Number(Deno.env.get("BENCH_RECEIVER_N_SEQUENTIAL") ?? 1000));
+/**
+ * More requests at C=1 than at C=32: a p99 of 1,000 rests on its ten slowest requests, and on this
+ * shared VM it swung between 1.1× and 2.3× of the baseline's from run to run; with 3,000, three
+ * runs gave 1.1×–1.5×.
+ */
+const N_SEQUENTIAL = Number(Deno.env.get("BENCH_RECEIVER_N_SEQUENTIAL") ?? 3000);
 const CONCURRENCY = (Deno.env.get("BENCH_RECEIVER_CONCURRENCY") ?? "1,32").split(",").map(Number);
 const CHANGES = Number(Deno.env.get("BENCH_PROPAGATION_CHANGES") ?? 20);
 const LATENCY_MS = Number(Deno.env.get("BENCH_PROPAGATION_LATENCY_MS") ?? 150);
