@@ -2,7 +2,7 @@
 # `make bench`: every benchmark in ONE private local stack (free ports, wiped afterwards), each
 # printed beside its baseline measured in the same run. Informational: figures, never time
 # assertions (a bench fails only if it could not do its work, e.g. a mirror that does not match).
-# About 5 minutes on a 2-core machine; each bench's knobs (sizes, repeats) are in its header.
+# About 5 to 6 minutes on a 2-core machine; each bench's knobs (sizes, repeats) are in its header.
 #   bash scripts/bench.sh
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
