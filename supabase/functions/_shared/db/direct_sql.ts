@@ -10,10 +10,10 @@
 // ~2× a bare server's to ~1.4× (README, "Known limits").
 //
 // What it costs the database: one connection per warm instance of the receiver, closed after
-// IDLE_SECONDS without a notification. When the database cannot give one (too many
-// connections, a restart, a URL that is unreachable from the functions' network), the caller
-// goes back to the Data API (db/fallback.ts), so a refused connection never loses a
-// notification.
+// IDLE_SECONDS without a notification. Whatever fails on it (too many connections, a restart, a
+// URL the functions' network cannot reach, a pooler that keeps no prepared statements, a role
+// without the grant), the caller goes back to the Data API (db/fallback.ts), so the direct
+// connection is never what loses a notification.
 import postgres from "postgres";
 
 export type DirectSql = postgres.Sql;
@@ -42,20 +42,4 @@ export function createDirectSql(url: string): DirectSql {
     },
     onnotice: () => {},
   });
-}
-
-// SQLSTATE classes that say the database cannot serve this connection now, whatever the
-// statement: connection exceptions, authorization (a rotated password), insufficient
-// resources (too many connections) and operator intervention (shutdown, not accepting yet).
-const UNAVAILABLE_SQLSTATE = /^(08|28|53|57P)/;
-
-/**
- * Whether `error` says the direct connection is unavailable (then the same call through the
- * Data API may well succeed) rather than that the statement failed (then it would fail there
- * too). Anything that is not a PostgreSQL error (refused, reset, timed out, closed) counts as
- * unavailable.
- */
-export function isDirectConnectionUnavailable(error: unknown): boolean {
-  if (!(error instanceof postgres.PostgresError)) return true;
-  return UNAVAILABLE_SQLSTATE.test(error.code);
 }

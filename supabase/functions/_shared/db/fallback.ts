@@ -1,21 +1,20 @@
 // A database call with a preferred way (the direct connection, db/direct_sql.ts) and a way that
-// is always there (the Data API). While the preferred way is unavailable, calls take the other
-// one, and the preferred way is tried again after a pause rather than on every call: a database
-// that refused a connection because it has too many must not be asked again by every
-// notification of a burst.
+// is always there (the Data API). The preferred way is only an optimisation, so whatever makes
+// it fail, the call is made the other way, and calls keep taking that way for a pause before
+// the preferred one is tried again: a database that refused a connection because it has too
+// many must not be asked again by every notification of a burst. A failure of the fallback is
+// the call's failure.
 //
 // Only calls that may safely run twice use this: a preferred attempt cut off after the database
 // received it may have committed before the same call runs again through the fallback.
 import type { Clock } from "../clock.ts";
 
 export interface FallbackOptions {
-  /** Whether an error of the preferred way says it is unavailable (else the error is thrown). */
-  isUnavailable(error: unknown): boolean;
-  /** After the preferred way was unavailable, how long calls take the fallback (ms). */
+  /** After the preferred way failed, how long calls take the fallback (ms). */
   pauseMs: number;
   clock: Clock;
-  /** Told once each time the preferred way becomes unavailable (for the log). */
-  onUnavailable?(error: unknown): void;
+  /** Told once each time the preferred way fails (for the log). */
+  onPreferredFailed?(error: unknown): void;
 }
 
 export function withFallback<A extends unknown[], R>(
@@ -29,9 +28,8 @@ export function withFallback<A extends unknown[], R>(
     try {
       return await preferred(...args);
     } catch (error) {
-      if (!options.isUnavailable(error)) throw error;
       // Calls already under way when the first one failed fail the same way: one report.
-      if (options.clock.monotonic() >= pausedUntil) options.onUnavailable?.(error);
+      if (options.clock.monotonic() >= pausedUntil) options.onPreferredFailed?.(error);
       pausedUntil = options.clock.monotonic() + options.pauseMs;
       return fallback(...args);
     }

@@ -4,8 +4,8 @@
 // as needing a sync. Notifications an instance receives while that call is under way share the
 // next one (a burst costs one round trip per batch, not per notification; db/batched_call.ts).
 // The call goes over the direct connection (db/direct_sql.ts: one database round trip instead
-// of a Data API transaction's four) and through the Data API while that connection is
-// unavailable (db/fallback.ts); running it twice is harmless (a mark is a mark).
+// of a Data API transaction's four) and through the Data API for a while after that failed
+// (db/fallback.ts); running it twice is harmless (a mark is a mark).
 // The sync itself is left to background work, so Google gets its 2xx in milliseconds. Unknown,
 // replaced or stopped channels get a 2xx too (Google keeps sending for a while after
 // channels.stop) and change nothing; a forged token or a wrong resource is a 401 that changes
@@ -15,7 +15,7 @@ import type { SupabaseClient } from "@supabase/supabase-js";
 import type { Clock } from "../../clock.ts";
 import { batchedCall } from "../../db/batched_call.ts";
 import { rpc } from "../../db/client.ts";
-import { type DirectSql, isDirectConnectionUnavailable } from "../../db/direct_sql.ts";
+import type { DirectSql } from "../../db/direct_sql.ts";
 import { withFallback } from "../../db/fallback.ts";
 import { describeError } from "../../net/provider_error.ts";
 import { HttpError } from "../../http/errors.ts";
@@ -105,8 +105,9 @@ export interface ReceiverDeps {
 const RECEIVE_BATCH = { maxBatch: 200, maxInFlight: 1 };
 // After the direct connection failed, notifications go through the Data API this long before
 // it is tried again: the Data API serves them fully (about a millisecond slower each), while a
-// database out of connections must not be asked once per notification, and an unreachable
-// address costs the notification that finds out up to the connect timeout (3 s).
+// database out of connections must not be asked once per notification, an unreachable address
+// costs the notification that finds out up to the connect timeout (3 s), and a setup that
+// cannot work (a transaction pooler, a role without the grant) fails the same way each time.
 const DIRECT_PAUSE_MS = 5 * 60_000;
 
 /** One call for a batch of notifications, each answered at its position. */
@@ -145,12 +146,11 @@ function databaseCall(deps: ReceiverDeps): (items: ReceivedItem[]) => Promise<Re
     return row.answers as Received[];
   };
   return withFallback(direct, viaDataApi, {
-    isUnavailable: isDirectConnectionUnavailable,
     pauseMs: DIRECT_PAUSE_MS,
     clock: deps.clock,
-    onUnavailable: (error) =>
+    onPreferredFailed: (error) =>
       console.warn(
-        `[google-calendar-webhook] the direct database connection is unavailable ` +
+        `[google-calendar-webhook] the direct database connection failed ` +
           `(${describeError(error)}); notifications go through the Data API for the next ` +
           `${DIRECT_PAUSE_MS / 1000} s`,
       ),
