@@ -43,3 +43,24 @@ export function createDirectSql(url: string): DirectSql {
     onnotice: () => {},
   });
 }
+
+/**
+ * `query`'s answer, or a failure when the server has not answered within `timeoutMs`: a
+ * connection gone silent (a network path that drops packets rather than refusing them) must not
+ * hold its caller until the function's wall clock ends. The query is cancelled; whatever it
+ * does later is ignored.
+ */
+export function answeredWithin<T>(
+  query: Promise<T> & { cancel(): unknown },
+  timeoutMs: number,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const silence = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      Promise.resolve(query.cancel()).catch(() => {});
+      reject(new Error(`the database did not answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+  });
+  query.catch(() => {});
+  return Promise.race([query, silence]).finally(() => clearTimeout(timer));
+}

@@ -15,7 +15,7 @@ import type { SupabaseClient } from "@supabase/supabase-js";
 import type { Clock } from "../../clock.ts";
 import { batchedCall } from "../../db/batched_call.ts";
 import { rpc } from "../../db/client.ts";
-import type { DirectSql } from "../../db/direct_sql.ts";
+import { answeredWithin, type DirectSql } from "../../db/direct_sql.ts";
 import { withFallback } from "../../db/fallback.ts";
 import { describeError } from "../../net/provider_error.ts";
 import { HttpError } from "../../http/errors.ts";
@@ -109,6 +109,9 @@ const RECEIVE_BATCH = { maxBatch: 200, maxInFlight: 1 };
 // costs the notification that finds out up to the connect timeout (3 s), and a setup that
 // cannot work (a transaction pooler, a role without the grant) fails the same way each time.
 const DIRECT_PAUSE_MS = 5 * 60_000;
+// A batch the direct connection has not answered this soon goes through the Data API (the
+// call takes milliseconds; Google waits for the acknowledgement).
+const DIRECT_ANSWER_MS = 5_000;
 
 /** One call for a batch of notifications, each answered at its position. */
 function receiveCall(deps: ReceiverDeps): (items: ReceivedItem[]) => Promise<Received[]> {
@@ -141,8 +144,10 @@ function databaseCall(deps: ReceiverDeps): (items: ReceivedItem[]) => Promise<Re
   const sql = deps.directSql();
   if (!sql) return viaDataApi;
   const direct = async (items: ReceivedItem[]) => {
-    const [row] = await sql`select public.google_receive_notifications(${sql.json(items)})
-      as answers`;
+    const [row] = await answeredWithin(
+      sql`select public.google_receive_notifications(${sql.json(items)}) as answers`,
+      DIRECT_ANSWER_MS,
+    );
     return row.answers as Received[];
   };
   return withFallback(direct, viaDataApi, {
