@@ -1,5 +1,6 @@
 // Statistics and formatting shared by every benchmark: percentiles, numbers, ratios against a
 // baseline measured in the same run, and the tables they are printed in.
+import { DIRECT_SQL_APPLICATION_NAME } from "../supabase/functions/_shared/db/direct_sql.ts";
 
 /** Nearest-rank percentile of an unsorted sample (p in 0..100). */
 export function percentile(sample: number[], p: number): number {
@@ -86,8 +87,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * pooled sessions, which a per-role setting would not) and reset by `stop()`; the log is read
  * with pg_read_file, so it needs a superuser connection (the local stack's DB_URL is one).
  */
-/** The direct connection's application_name (supabase/functions/_shared/db/direct_sql.ts). */
-const DIRECT_APPLICATION_NAME = "edge-function-direct";
 const LOG_LINE_PREFIX = "%m [%p] app=%a ";
 
 export class DatabaseRequestCounter {
@@ -141,7 +140,7 @@ export function parseDatabaseRequests(log: string): DatabaseRequest[] {
   const requests: DatabaseRequest[] = [];
   const lines = log.split("\n");
   const direct = new RegExp(
-    `app=${DIRECT_APPLICATION_NAME} LOG:  execute [^:]*: select public\\.(\\w+)\\(`,
+    `app=${DIRECT_SQL_APPLICATION_NAME} LOG:  execute [^:]*: select public\\.(\\w+)\\(`,
   );
   for (let i = 0; i < lines.length; i++) {
     const call = direct.exec(lines[i]);

@@ -6,8 +6,8 @@
 // Why a second way in for that call: a Data API request is a transaction of its own inside
 // PostgREST (BEGIN, set_config of the role and request, the call, COMMIT: four database round
 // trips behind one HTTP request through the API gateway), where a prepared statement on an open
-// connection is one. Measured on the local stack, that took the receiver's acknowledgement from
-// ~2× a bare server's to ~1.4× (README, "Known limits").
+// connection is one. Measured on the local stack, that took the receiver's acknowledgement (p99,
+// one at a time) from about 2× a bare server's to 1.1–1.5× (README, "Known limits").
 //
 // What it costs the database: one connection per warm instance of the receiver, closed after
 // IDLE_SECONDS without a notification. Whatever fails on it (too many connections, a restart, a
