@@ -73,6 +73,9 @@ type SuperuserSql = {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** PostgreSQL's log line prefix while counting: the default one, plus the application name. */
+const LOG_LINE_PREFIX = "%m [%p] app=%a ";
+
 /**
  * Counts the requests the Edge Functions make of the database, from PostgreSQL's own statement
  * log. Every PostgREST request is one transaction that first sets `request.method` and
@@ -87,8 +90,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * pooled sessions, which a per-role setting would not) and reset by `stop()`; the log is read
  * with pg_read_file, so it needs a superuser connection (the local stack's DB_URL is one).
  */
-const LOG_LINE_PREFIX = "%m [%p] app=%a ";
-
 export class DatabaseRequestCounter {
   private constructor(
     private readonly sql: SuperuserSql,

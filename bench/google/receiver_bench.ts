@@ -8,15 +8,15 @@
  *    throughput ≥ 0.5× the baseline's and ≥ 1,000 notifications/s). One user connected through
  *    `setup-calendar-webhook` (real channel, real token). N valid `exists` notifications with
  *    increasing message numbers are fired at `$API_URL/functions/v1/google-calendar-webhook`
- *    (nginx → function worker → ONE google_receive_notifications statement on the worker's direct
- *    connection, shared with the notifications the worker holds at that moment; the sync in the
- *    background, through PostgREST), C at a time, and the same load at bare_receiver_server.ts (a
- *    bare `Deno.serve` making ONE statement per notification: the same indexed channel lookup +
- *    a durable mark; no gateway). Same load generator, same process, same headers; after warm-up
- *    requests to both, the two sides alternate in ROUNDS rounds (so a slow moment of a shared
- *    machine falls on both), and each project round ends once its background syncs have settled. The CPU each
- *    part of the stack used during each side's rounds is printed beside (Linux /proc), to show
- *    where the time goes.
+ *    (nginx → function worker → ONE google_receive_notifications statement on the worker's
+ *    direct connection, shared with the notifications the worker holds at that moment; the sync
+ *    in the background, through PostgREST), C at a time, and the same load at
+ *    bare_receiver_server.ts (a bare `Deno.serve` making ONE statement per notification: the
+ *    same indexed channel lookup + a durable mark; no gateway). Same load generator, same
+ *    process, same headers; after warm-up requests to both, the two sides alternate in ROUNDS
+ *    rounds (so a slow moment of a shared machine falls on both), and each project round ends
+ *    once its background syncs have settled. The CPU each part of the stack used during each
+ *    side's rounds is printed beside (Linux /proc), to show where the time goes.
  * 2. After the load: the background syncs coalesce (events.list calls vs notifications, at most
  *    one list call in flight) and the mirror matches the emulator, including events seeded
  *    silently before the load that only the benchmark's notifications could bring in.
@@ -333,9 +333,9 @@ async function main() {
         `(${int(N_SEQUENTIAL)} at C=1, ${WARMUP} warm-up requests to each side first, then ` +
         `${ROUNDS} alternating rounds). project = nginx → google-calendar-webhook (one ` +
         `google_receive_notifications statement on its direct connection for the notifications ` +
-        `the worker holds at once; the sync in waitUntil); baseline = bare Deno.serve, one statement per ` +
-        `notification (indexed channel lookup + durable mark) through postgres (pool 4), no ` +
-        `gateway\n`,
+        `the worker holds at once; the sync in waitUntil); baseline = bare Deno.serve, one ` +
+        `statement per notification (indexed channel lookup + durable mark) through postgres ` +
+        `(pool 4), no gateway\n`,
     );
     const phases: [string, number][] = [];
     let phaseStarted = performance.now();

@@ -41,7 +41,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Flow = "notification" | "sync" | "token refresh" | "plan" | "other";
 
-/** Which flow a PostgREST request belongs to, by the SQL function it calls. */
+/** Which flow a database request belongs to, by the SQL function it calls. */
 function flowOf(request: DatabaseRequest): Flow {
   const name = request.path.replace(/^\/rpc\//, "");
   if (name.startsWith("google_receive_notification")) return "notification";
